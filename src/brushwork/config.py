@@ -1,0 +1,155 @@
+"""Every setting of a transfer and its default, in one frozen dataclass.
+
+The command line derives its flags and help text from these fields, so defaults live only here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from brushwork.errors import SettingsError
+from brushwork.features.vgg import check_layers
+
+Quality = Literal["draft", "normal", "high"]
+StyleLoss = Literal["gram", "meancov"]
+Optimizer = Literal["lbfgs", "adam"]
+Precision = Literal["auto", "bf16", "fp32"]
+ColorSpace = Literal["ycbcr", "lab"]
+ColorMatch = Literal["meancov", "histogram"]
+
+MAX_SIZE = 16384
+
+
+@dataclass(frozen=True)
+class QualityPreset:
+    """Iterations at the final scale, iterations at each coarser scale, and the pyramid's first long side."""
+
+    final_steps: int
+    coarse_steps: int
+    start_size: int
+
+
+QUALITY_PRESETS: dict[str, QualityPreset] = {
+    "draft": QualityPreset(final_steps=20, coarse_steps=40, start_size=128),
+    "normal": QualityPreset(final_steps=50, coarse_steps=80, start_size=128),
+    "high": QualityPreset(final_steps=200, coarse_steps=200, start_size=128),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    size: int = field(default=512, metadata={"help": "long side of the output in pixels"})
+    quality: Quality = field(
+        default="normal", metadata={"help": "preset for the iteration counts: draft, normal or high"}
+    )
+    steps: int | None = field(
+        default=None, metadata={"help": "optimizer iterations at the final scale (overrides the preset)"}
+    )
+    content_weight: float = field(default=1.0, metadata={"help": "weight of the content loss"})
+    style_weight: float = field(default=1.0, metadata={"help": "weight of the style loss"})
+    tv_weight: float = field(default=1.0, metadata={"help": "weight of the total-variation smoothness term"})
+    style_blend: tuple[float, ...] | None = field(
+        default=None, metadata={"help": "relative weight of each style image (default: equal)"}
+    )
+    style_scale: float = field(
+        default=1.0, metadata={"help": "size of the style's features relative to the output"}
+    )
+    content_layers: tuple[str, ...] = field(default=("relu4_2",), metadata={"help": "content layers"})
+    style_layers: tuple[str, ...] = field(
+        default=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"), metadata={"help": "style layers"}
+    )
+    style_layer_weights: tuple[float, ...] | None = field(
+        default=None, metadata={"help": "weight of each style layer (default: built-in balance)"}
+    )
+    normalize_losses: bool = field(
+        default=True,
+        metadata={
+            "help": "measure each loss term relative to its target's size (off: plain means, as Gatys)"
+        },
+    )
+    style_loss: StyleLoss = field(default="gram", metadata={"help": "style statistics: gram or meancov"})
+    pooling: Literal["max", "avg"] = field(default="max", metadata={"help": "VGG pooling: max or avg"})
+    padding: Literal["zeros", "reflect", "replicate"] = field(
+        default="replicate", metadata={"help": "padding of the first convolution"}
+    )
+    init: str = field(default="content", metadata={"help": "start from: content, noise, or an image file"})
+    optimizer: Optimizer = field(default="lbfgs", metadata={"help": "lbfgs or adam"})
+    learning_rate: float = field(default=2.0, metadata={"help": "Adam step size (in 0-255 pixel units)"})
+    pyramid: bool = field(default=True, metadata={"help": "optimize coarse to fine"})
+    seed: int | None = field(default=None, metadata={"help": "random seed for repeatable runs"})
+    precision: Precision = field(
+        default="auto", metadata={"help": "auto (bf16 where supported), bf16 or fp32"}
+    )
+    preserve_color: ColorSpace | None = field(
+        default=None, metadata={"help": "keep the content's colours: transfer luminance in ycbcr or lab"}
+    )
+    match_colors: ColorMatch | None = field(
+        default=None,
+        metadata={"help": "recolour styles to the content's palette first: meancov or histogram"},
+    )
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def preset(self) -> QualityPreset:
+        return QUALITY_PRESETS[self.quality]
+
+    @property
+    def final_steps(self) -> int:
+        return self.steps if self.steps is not None else self.preset.final_steps
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _finite_non_negative(name: str, value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise SettingsError(f"{name.replace('_', '-')} must be a finite number >= 0, got {value}")
+
+
+def _one_of(name: str, value: object, choices: tuple[object, ...]) -> None:
+    if value not in choices:
+        allowed = ", ".join(str(c) for c in choices)
+        raise SettingsError(f"{name.replace('_', '-')} must be one of {allowed}, got {value!r}")
+
+
+def validate(s: Settings) -> None:
+    """Raise :class:`SettingsError` naming the first setting that is out of range."""
+    if not 16 <= s.size <= MAX_SIZE:
+        raise SettingsError(f"size must be between 16 and {MAX_SIZE} pixels, got {s.size}")
+    if s.steps is not None and s.steps < 1:
+        raise SettingsError(f"steps must be at least 1, got {s.steps}")
+    for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
+        _finite_non_negative(name, getattr(s, name))
+    if not (math.isfinite(s.style_scale) and 0.1 <= s.style_scale <= 4.0):
+        raise SettingsError(f"style-scale must be between 0.1 and 4, got {s.style_scale}")
+    for name in ("style_blend", "style_layer_weights"):
+        values = getattr(s, name)
+        if values is not None:
+            for value in values:
+                _finite_non_negative(name, value)
+            if not any(values):
+                raise SettingsError(f"{name.replace('_', '-')} must not be all zero")
+    if not s.content_layers and not s.style_layers:
+        raise SettingsError("at least one content or style layer is needed")
+    check_layers(s.content_layers + s.style_layers)
+    if s.style_layer_weights is not None and len(s.style_layer_weights) != len(s.style_layers):
+        count, layers = len(s.style_layer_weights), len(s.style_layers)
+        raise SettingsError(f"style-layer-weights has {count} values for {layers} style layers")
+    _one_of("quality", s.quality, tuple(QUALITY_PRESETS))
+    _one_of("style_loss", s.style_loss, ("gram", "meancov"))
+    _one_of("pooling", s.pooling, ("max", "avg"))
+    _one_of("padding", s.padding, ("zeros", "reflect", "replicate"))
+    _one_of("optimizer", s.optimizer, ("lbfgs", "adam"))
+    _one_of("precision", s.precision, ("auto", "bf16", "fp32"))
+    _one_of("preserve_color", s.preserve_color, (None, "ycbcr", "lab"))
+    _one_of("match_colors", s.match_colors, (None, "meancov", "histogram"))
+    if s.seed is not None and not 0 <= s.seed < 2**63:
+        raise SettingsError(f"seed must be between 0 and 2**63-1, got {s.seed}")

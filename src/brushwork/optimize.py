@@ -1,0 +1,187 @@
+"""The objective (content + style + smoothness) and the optimizer loop at one scale of the pyramid.
+
+Images inside this module live in the network's input space (Caffe: BGR, 0–255, mean removed),
+as tensors of shape (1, 3, H, W).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from brushwork import losses
+from brushwork.config import Settings
+from brushwork.device import autocast
+from brushwork.features.vgg import VGG19Features, from_caffe
+
+# TV is measured on pixel differences, which shrink as the resolution grows; scaling by
+# (long side / this)^2 keeps its weight meaning the same at every scale of the pyramid.
+TV_REFERENCE_SIZE = 512
+
+
+def default_style_layer_weights(settings: Settings) -> tuple[float, ...]:
+    if settings.style_layer_weights is not None:
+        return settings.style_layer_weights
+    return tuple(1.0 for _ in settings.style_layers)
+
+
+@dataclass(frozen=True)
+class StyleStats:
+    """Per-layer style statistics: a Gram matrix, or a mean and a covariance."""
+
+    gram: dict[str, torch.Tensor]
+    mean: dict[str, torch.Tensor]
+    covariance: dict[str, torch.Tensor]
+
+
+def style_statistics(
+    net: VGG19Features,
+    images: Sequence[torch.Tensor],
+    blend: Sequence[float],
+    settings: Settings,
+    dtype: torch.dtype,
+) -> StyleStats:
+    """Blend the statistics of several style images; for squared-error losses, matching the
+    blended statistics has the same minimiser as the blend of the separate losses."""
+    total = sum(blend)
+    gram: dict[str, torch.Tensor] = {}
+    mean: dict[str, torch.Tensor] = {}
+    cov: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for image, weight in zip(images, blend, strict=True):
+            with autocast(image.device, dtype):
+                feats = net(image)
+            share = weight / total
+            for layer in settings.style_layers:
+                f = feats[layer]
+                if settings.style_loss == "gram":
+                    gram[layer] = gram.get(layer, 0) + share * losses.gram_matrix(f)
+                else:
+                    m, c = losses.mean_covariance(f)
+                    mean[layer] = mean.get(layer, 0) + share * m
+                    cov[layer] = cov.get(layer, 0) + share * c
+    return StyleStats(gram, mean, cov)
+
+
+class Objective:
+    """Loss of an image against content features and style statistics fixed at construction."""
+
+    def __init__(
+        self,
+        net: VGG19Features,
+        settings: Settings,
+        content: torch.Tensor,
+        style: StyleStats,
+        dtype: torch.dtype,
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> None:
+        self.net = net
+        self.memory_format = memory_format
+        self.settings = settings
+        self.dtype = dtype
+        self.style = style
+        with torch.no_grad(), autocast(content.device, dtype):
+            feats = net(content)
+        self.content = {layer: feats[layer].float() for layer in settings.content_layers}
+        self.layer_weights = dict(
+            zip(settings.style_layers, default_style_layer_weights(settings), strict=True)
+        )
+        self.tv_scale = (max(content.shape[-2:]) / TV_REFERENCE_SIZE) ** 2
+        self.content_norm = {k: self._norm(v) for k, v in self.content.items()}
+        if settings.style_loss == "gram":
+            self.style_norm = {k: self._norm(v) for k, v in style.gram.items()}
+        else:
+            self.style_norm = {
+                k: self._norm(style.mean[k]) + self._norm(style.covariance[k]) for k in style.mean
+            }
+
+    def _norm(self, target: torch.Tensor) -> float:
+        """Divide a term by its target's mean square, making it a relative error (if enabled)."""
+        if not self.settings.normalize_losses:
+            return 1.0
+        return max(float(target.pow(2).mean()), 1e-12)
+
+    def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        s = self.settings
+        with autocast(image.device, self.dtype):
+            feats = self.net(image.contiguous(memory_format=self.memory_format))
+        content = image.new_zeros((), dtype=torch.float32)
+        for layer, target in self.content.items():
+            content = content + losses.content_loss(feats[layer], target) / self.content_norm[layer]
+        style = image.new_zeros((), dtype=torch.float32)
+        for layer, weight in self.layer_weights.items():
+            if s.style_loss == "gram":
+                term = losses.gram_loss(feats[layer], self.style.gram[layer])
+            else:
+                term = losses.mean_covariance_loss(
+                    feats[layer], self.style.mean[layer], self.style.covariance[layer]
+                )
+            style = style + weight * term / self.style_norm[layer]
+        tv = losses.total_variation(from_caffe(image)) * self.tv_scale
+        parts = {
+            "content": s.content_weight * content,
+            "style": s.style_weight * style,
+            "tv": s.tv_weight * tv,
+        }
+        return parts["content"] + parts["style"] + parts["tv"], parts
+
+
+StepHook = Callable[[torch.Tensor, dict[str, float]], None]
+
+
+def run_stage(
+    image: torch.Tensor, objective: Objective, steps: int, settings: Settings, on_step: StepHook
+) -> torch.Tensor:
+    """Optimise ``image`` for ``steps`` loss evaluations; returns the optimised image (detached)."""
+    x = image.detach().clone().requires_grad_(True)
+    if settings.optimizer == "adam":
+        adam = torch.optim.Adam([x], lr=settings.learning_rate)
+        for _ in range(steps):
+            adam.zero_grad(set_to_none=True)
+            total, parts = objective(x)
+            total.backward()
+            adam.step()
+            on_step(x.detach(), _floats(total, parts))
+        return x.detach()
+
+    # L-BFGS skips curvature pairs with y·s below an absolute 1e-10, and its first step moves the
+    # pixels by at most 1 in L1 norm; on a per-pixel mean loss both stall it. Summing over positions
+    # (as Gatys et al. do) instead of averaging gives it a well-scaled problem with the same minimiser.
+    positions = x.shape[-1] * x.shape[-2]
+    lbfgs = torch.optim.LBFGS(
+        [x],
+        lr=1.0,
+        max_iter=steps,
+        max_eval=steps,
+        history_size=50,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+    )
+
+    def closure() -> torch.Tensor:
+        lbfgs.zero_grad(set_to_none=True)
+        total, parts = objective(x)
+        scaled = total * positions
+        scaled.backward()
+        on_step(x.detach(), _floats(total, parts))
+        return scaled
+
+    lbfgs.step(closure)
+    return x.detach()
+
+
+def _floats(total: torch.Tensor, parts: dict[str, torch.Tensor]) -> dict[str, float]:
+    values = {name: float(value.detach()) for name, value in parts.items()}
+    values["total"] = float(total.detach())
+    return values
+
+
+def resize_caffe(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize an image tensor to (width, height), antialiased when shrinking."""
+    width, height = size
+    if image.shape[-2:] == (height, width):
+        return image
+    return F.interpolate(image, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
