@@ -199,7 +199,7 @@ def stylize(
     net = net.to(memory_format=memory_format)  # type: ignore[call-overload]
 
     preset = settings.preset
-    sizes = pyramid_sizes(final_size, preset.start_size, settings.pyramid)
+    sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
     steps = [preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
     total = sum(steps)
     history: list[dict[str, float]] = []

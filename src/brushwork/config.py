@@ -25,17 +25,16 @@ MAX_SIZE = 16384
 
 @dataclass(frozen=True)
 class QualityPreset:
-    """Iterations at the final scale, iterations at each coarser scale, and the pyramid's first long side."""
+    """Iterations at the final scale and at each coarser scale of the pyramid."""
 
     final_steps: int
     coarse_steps: int
-    start_size: int
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    "draft": QualityPreset(final_steps=20, coarse_steps=40, start_size=128),
-    "normal": QualityPreset(final_steps=50, coarse_steps=80, start_size=128),
-    "high": QualityPreset(final_steps=200, coarse_steps=200, start_size=128),
+    "draft": QualityPreset(final_steps=20, coarse_steps=40),
+    "normal": QualityPreset(final_steps=50, coarse_steps=80),
+    "high": QualityPreset(final_steps=200, coarse_steps=200),
 }
 
 
@@ -79,6 +78,9 @@ class Settings:
     optimizer: Optimizer = field(default="lbfgs", metadata={"help": "lbfgs or adam"})
     learning_rate: float = field(default=2.0, metadata={"help": "Adam step size (in 0-255 pixel units)"})
     pyramid: bool = field(default=True, metadata={"help": "optimize coarse to fine"})
+    pyramid_start: int = field(
+        default=128, metadata={"help": "long side of the coarsest scale; each next scale doubles it"}
+    )
     seed: int | None = field(default=None, metadata={"help": "random seed for repeatable runs"})
     precision: Precision = field(
         default="auto", metadata={"help": "auto (bf16 where supported), bf16 or fp32"}
@@ -124,6 +126,8 @@ def validate(s: Settings) -> None:
     """Raise :class:`SettingsError` naming the first setting that is out of range."""
     if not 16 <= s.size <= MAX_SIZE:
         raise SettingsError(f"size must be between 16 and {MAX_SIZE} pixels, got {s.size}")
+    if not 16 <= s.pyramid_start <= MAX_SIZE:
+        raise SettingsError(f"pyramid-start must be between 16 and {MAX_SIZE} pixels, got {s.pyramid_start}")
     if s.steps is not None and s.steps < 1:
         raise SettingsError(f"steps must be at least 1, got {s.steps}")
     for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):

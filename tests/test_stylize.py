@@ -1,0 +1,173 @@
+"""Behaviour of stylize() with the real weights on small images."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import brushwork
+from brushwork import Settings, color, losses
+from brushwork.api import Progress, pyramid_sizes
+from brushwork.errors import SettingsError, UserInputError
+from brushwork.features import VGG19Features, find_weights, load_weights, to_caffe
+from brushwork.imageio import Picture, read_image, write_image
+
+DATA = Path(__file__).parent / "data"
+CONTENT = DATA / "tubingen.jpg"
+STARRY = DATA / "starry_night.jpg"
+SCREAM = DATA / "the_scream.jpg"
+FAST = {"size": 64, "steps": 12, "quality": "draft", "pyramid": False, "seed": 0}
+
+
+def tensor(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(image).permute(2, 0, 1)[None]
+
+
+def gram_distance(image: np.ndarray, style_path: Path) -> float:
+    """Relative Gram distance over relu1_1..relu4_1 between an image and a style (same pixel count)."""
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    net = VGG19Features(load_weights(find_weights()), layers)
+    style = read_image(style_path).rgb
+    scale = (image.shape[0] * image.shape[1] / (style.shape[0] * style.shape[1])) ** 0.5
+    size = (max(1, round(style.shape[1] * scale)), max(1, round(style.shape[0] * scale)))
+    style = brushwork.imageio.resize(style, size)
+    with torch.no_grad():
+        a, b = net(to_caffe(tensor(image))), net(to_caffe(tensor(style)))
+    total = 0.0
+    for layer in layers:
+        ga, gb = losses.gram_matrix(a[layer]), losses.gram_matrix(b[layer])
+        total += float((ga - gb).pow(2).sum() / gb.pow(2).sum())
+    return total
+
+
+@pytest.fixture(scope="module")
+def basic() -> brushwork.StylizeResult:
+    return brushwork.stylize(CONTENT, STARRY, **FAST)
+
+
+def test_style_loss_falls_and_output_differs_from_content(basic: brushwork.StylizeResult) -> None:
+    content = brushwork.imageio.resize(read_image(CONTENT).rgb, basic.size)
+    assert basic.history[-1] < 0.7 * basic.history[0]
+    assert np.abs(basic.image - content).mean() > 0.03
+    assert gram_distance(basic.image, STARRY) < 0.7 * gram_distance(content, STARRY)
+
+
+def test_output_keeps_aspect_ratio_and_size(basic: brushwork.StylizeResult) -> None:
+    width, height = read_image(CONTENT).size
+    assert basic.size == (64, round(64 * height / width))
+    assert basic.image.dtype == np.float32
+    assert 0.0 <= basic.image.min() and basic.image.max() <= 1.0
+
+
+def test_same_seed_gives_same_output() -> None:
+    kwargs = {**FAST, "init": "noise", "steps": 5, "seed": 7}
+    first = brushwork.stylize(CONTENT, STARRY, **kwargs)
+    second = brushwork.stylize(CONTENT, STARRY, **kwargs)
+    other = brushwork.stylize(CONTENT, STARRY, **{**kwargs, "seed": 8})
+    assert np.array_equal(first.image, second.image)
+    assert not np.array_equal(first.image, other.image)
+
+
+def test_preserve_color_keeps_content_chroma() -> None:
+    result = brushwork.stylize(CONTENT, STARRY, **FAST, preserve_color="ycbcr")
+    plain = brushwork.stylize(CONTENT, STARRY, **FAST)
+    content = tensor(brushwork.imageio.resize(read_image(CONTENT).rgb, result.size))
+    chroma = lambda image: color.rgb_to_ycbcr(image)[:, 1:]  # noqa: E731
+    kept = (chroma(tensor(result.image)) - chroma(content)).abs().mean().item()
+    lost = (chroma(tensor(plain.image)) - chroma(content)).abs().mean().item()
+    assert kept < 0.01
+    assert lost > 2 * kept
+
+
+def test_blend_weights_move_towards_heavier_style() -> None:
+    towards_starry = brushwork.stylize(CONTENT, [STARRY, SCREAM], **FAST, style_blend=(0.9, 0.1))
+    towards_scream = brushwork.stylize(CONTENT, [STARRY, SCREAM], **FAST, style_blend=(0.1, 0.9))
+    assert gram_distance(towards_starry.image, STARRY) < gram_distance(towards_scream.image, STARRY)
+    assert gram_distance(towards_scream.image, SCREAM) < gram_distance(towards_starry.image, SCREAM)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"style_loss": "meancov"}, {"optimizer": "adam", "steps": 20}, {"pooling": "avg"}, {"init": "noise"}],
+)
+def test_variants_reduce_the_loss(change: dict[str, object]) -> None:
+    result = brushwork.stylize(CONTENT, STARRY, **{**FAST, **change})
+    assert result.history[-1] < 0.8 * result.history[0]
+
+
+def test_pyramid_runs_coarse_to_fine_and_reports_progress() -> None:
+    events: list[Progress] = []
+    result = brushwork.stylize(
+        CONTENT, STARRY, size=96, pyramid_start=48, quality="draft", steps=3, seed=0, callback=events.append
+    )
+    assert result.scales == pyramid_sizes(result.size, 48, True)
+    assert [max(s) for s in result.scales] == [48, 96]
+    assert events[-1].done == events[-1].total == len(result.history)
+    assert [e.scale for e in events] == sorted(e.scale for e in events)
+    assert events[0].image().shape == (events[0].size[1], events[0].size[0], 3)
+
+
+def test_callback_exception_stops_the_run() -> None:
+    class Stop(Exception):
+        pass
+
+    def stop_at_third(progress: Progress) -> None:
+        if progress.done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        brushwork.stylize(CONTENT, STARRY, **FAST, callback=stop_at_third)
+
+
+def test_pyramid_sizes() -> None:
+    assert pyramid_sizes((512, 384), 128, True) == [(128, 96), (256, 192), (512, 384)]
+    assert pyramid_sizes((512, 384), 128, False) == [(512, 384)]
+    assert pyramid_sizes((100, 50), 128, True) == [(100, 50)]
+
+
+def test_alpha_is_kept(tmp_path: Path) -> None:
+    rgb = read_image(CONTENT).rgb
+    alpha = np.zeros(rgb.shape[:2], np.float32)
+    alpha[:, : rgb.shape[1] // 2] = 1.0
+    source = tmp_path / "rgba.png"
+    write_image(source, rgb, alpha=alpha)
+    result = brushwork.stylize(source, STARRY, **{**FAST, "steps": 2})
+    assert result.alpha is not None
+    assert result.alpha.shape == result.image.shape[:2]
+    out = tmp_path / "out.png"
+    result.save(out)
+    saved = read_image(out)
+    assert saved.alpha is not None
+    assert saved.alpha[:, :10].mean() > 0.95 and saved.alpha[:, -10:].mean() < 0.05
+
+
+def test_init_from_file_and_arrays(tmp_path: Path) -> None:
+    grey = np.full((40, 50, 3), 0.5, np.float32)
+    result = brushwork.stylize(
+        Picture(grey, None, 8),
+        (grey * 255).astype(np.uint8),
+        size=50,
+        steps=1,
+        quality="draft",
+        pyramid=False,
+        init=str(STARRY),
+    )
+    starry = brushwork.imageio.resize(read_image(STARRY).rgb, result.size)
+    # after one tiny first L-BFGS step the picture is still the init image, not the grey content
+    assert np.abs(result.image - starry).mean() < np.abs(result.image - 0.5).mean()
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(SettingsError, match="style-weight"):
+        Settings(style_weight=-1)
+    with pytest.raises(SettingsError, match="size"):
+        Settings(size=0)
+    with pytest.raises(SettingsError, match="relu9_9"):
+        Settings(style_layers=("relu9_9",))
+    with pytest.raises(SettingsError, match="style-blend"):
+        brushwork.stylize(CONTENT, [STARRY], style_blend=(1.0, 2.0))
+    with pytest.raises(UserInputError, match="missing.jpg"):
+        brushwork.stylize(DATA / "missing.jpg", STARRY)
+    with pytest.raises(SettingsError):
+        brushwork.stylize(CONTENT, STARRY, no_such_setting=1)
