@@ -32,9 +32,9 @@ class QualityPreset:
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    "draft": QualityPreset(final_steps=20, coarse_steps=40),
-    "normal": QualityPreset(final_steps=50, coarse_steps=80),
-    "high": QualityPreset(final_steps=200, coarse_steps=200),
+    "draft": QualityPreset(final_steps=5, coarse_steps=40),
+    "normal": QualityPreset(final_steps=15, coarse_steps=60),
+    "high": QualityPreset(final_steps=60, coarse_steps=100),
 }
 
 
