@@ -21,7 +21,7 @@ from brushwork.config import Settings
 
 log = logging.getLogger("brushwork")
 
-COMMANDS = ("stylize", "info")
+COMMANDS = ("stylize", "info", "evaluate", "sheet")
 CLI_ONLY_HELP = {
     "size": "long side of the output in pixels (the aspect ratio is kept)",
 }
@@ -112,7 +112,89 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_options(run)
 
     commands.add_parser("info", help="show version, device, precision support and weights")
+    _add_evaluate_parser(commands, formatter)
+    _add_sheet_parser(commands, formatter)
     return parser
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _add_evaluate_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    ev = commands.add_parser(
+        "evaluate",
+        help="measure stylized images against their photo and painting(s)",
+        description="Measure each OUTPUT against the photo it was made from (content-error: lower is "
+        "closer; ssim: higher is closer, 1 = identical) and the style image(s) (gram, meancov: lower "
+        "is closer). One table row, or one JSON entry, per output.",
+        epilog="Example: brushwork evaluate -c photo.jpg -s starry.jpg out1.png out2.png",
+        formatter_class=formatter,
+    )
+    ev.add_argument("outputs", nargs="+", metavar="output", help="stylized image(s) to measure")
+    ev.add_argument("-c", "--content", required=True, help="the photo the outputs were made from")
+    ev.add_argument(
+        "-s",
+        "--style",
+        dest="styles",
+        action="append",
+        required=True,
+        metavar="STYLE",
+        help="a style image; repeat the option for several styles",
+    )
+    ev.add_argument(
+        "--blend",
+        type=_float_list,
+        default=None,
+        metavar="W,W,...",
+        help="weight of each style in the averaged style numbers (default: equal)",
+    )
+    ev.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    ev.add_argument(
+        "--weights", default=None, help="VGG19 weights file (default: $BRUSHWORK_WEIGHTS or bundled)"
+    )
+    ev.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+
+
+def _add_sheet_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    sh = commands.add_parser(
+        "sheet",
+        help="stylize every content with every style (or sweep a setting) into one labelled grid",
+        description="Without --sweep: one row per content, one column per style. With --sweep: one row "
+        "per content/style pair, one column per value of the setting.",
+        epilog="Examples: brushwork sheet --contents a.jpg b.jpg --styles s.jpg t.jpg -o grid.png; "
+        "brushwork sheet --content a.jpg --style s.jpg --sweep style-weight=0.3,1,3 -o sweep.png",
+        formatter_class=formatter,
+    )
+    sh.add_argument("--contents", "--content", nargs="+", required=True, metavar="IMAGE", help="photos")
+    sh.add_argument("--styles", "--style", nargs="+", required=True, metavar="IMAGE", help="style images")
+    sh.add_argument("-o", "--output", required=True, help="the sheet image; its extension picks the format")
+    sh.add_argument(
+        "--sweep",
+        default=None,
+        metavar="SETTING=V1,V2,...",
+        help="vary one setting across the columns, e.g. style-weight=0.3,1,3 (tuple values join with +)",
+    )
+    sh.add_argument(
+        "--cell-size", type=int, default=None, help="side of each cell in pixels (default: --size)"
+    )
+    sh.add_argument("--title", default=None, help="a title line above the grid")
+    sh.add_argument(
+        "--no-inputs",
+        dest="show_inputs",
+        action="store_false",
+        help="leave out the content and style images themselves",
+    )
+    sh.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    sh.add_argument(
+        "--weights", default=None, help="VGG19 weights file (default: $BRUSHWORK_WEIGHTS or bundled)"
+    )
+    sh.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    _add_settings_options(sh)
+    sh.set_defaults(size=256)
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -142,13 +224,15 @@ def _run_stylize(args: argparse.Namespace) -> int:
         raise SettingsError("bit-depth 16 needs a .png or .tif output")
     device = resolve_device(args.device)
 
-    bar = None
-    if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=1, unit="step", file=sys.stderr, dynamic_ncols=True)
+    show_bar = not args.quiet and sys.stderr.isatty()
+    bar: Any = None
 
     def on_progress(p: Progress) -> None:
+        nonlocal bar
+        if show_bar and bar is None:  # created on the first step, so an early error stays one line
+            from tqdm import tqdm
+
+            bar = tqdm(total=p.total, unit="step", file=sys.stderr, dynamic_ncols=True)
         if bar is not None:
             bar.total = p.total
             bar.set_description(f"scale {p.scale}/{p.scales} {p.size[0]}x{p.size[1]}", refresh=False)
@@ -179,6 +263,95 @@ def _run_stylize(args: argparse.Namespace) -> int:
             f"{result.device}, {result.precision})",
             file=sys.stderr,
         )
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from brushwork.device import resolve_device
+    from brushwork.evaluate import evaluate_many
+
+    evaluations = evaluate_many(
+        args.content,
+        args.styles,
+        args.outputs,
+        blend=args.blend,
+        weights=args.weights,
+        device=resolve_device(args.device),
+    )
+    blend = args.blend or [1.0] * len(args.styles)
+    if args.json:
+        document = {
+            "content": args.content,
+            "styles": args.styles,
+            "blend": blend,
+            "outputs": [
+                {"output": path, **evaluation.to_dict()}
+                for path, evaluation in zip(args.outputs, evaluations, strict=True)
+            ],
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    print(f"content  {args.content}")
+    for index, (style, weight) in enumerate(zip(args.styles, blend, strict=True), start=1):
+        print(f"style {index}  {style}" + (f"  (blend {weight:g})" if len(args.styles) > 1 else ""))
+    header = ["output", "size", "content-error", "ssim", "gram", "meancov"]
+    if len(args.styles) > 1:
+        header += [f"gram {i}" for i in range(1, len(args.styles) + 1)]
+    rows = [header]
+    for path, e in zip(args.outputs, evaluations, strict=True):
+        row = [path, f"{e.size[0]}x{e.size[1]}"]
+        row += [f"{value:.4g}" for value in (e.content_error, e.ssim, e.style_gram, e.style_meancov)]
+        if len(args.styles) > 1:
+            row += [f"{score.gram:.4g}" for score in e.styles]
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    print()
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print()
+    print("content-error, gram, meancov: lower is closer (to the photo, to the style)")
+    print("ssim: higher is closer to the photo (1 = identical)")
+    return 0
+
+
+def _run_sheet(args: argparse.Namespace) -> int:
+    from brushwork import imageio, sheet
+    from brushwork.device import resolve_device
+    from brushwork.errors import SettingsError
+
+    settings = _settings_from(args)
+    output = Path(args.output)
+    imageio.check_output_path(output)
+    if args.cell_size is not None and args.cell_size < 8:
+        raise SettingsError(f"cell-size must be at least 8 pixels, got {args.cell_size}")
+    device = resolve_device(args.device)
+
+    def on_cell(cell: sheet.CellDone) -> None:
+        if not args.quiet:
+            seconds = cell.result.timings["total"]
+            print(f"[{cell.done}/{cell.total}] {cell.label} ({seconds:.1f} s)", file=sys.stderr)
+
+    common: dict[str, Any] = {
+        "settings": settings,
+        "device": device,
+        "weights": args.weights,
+        "cell_size": args.cell_size,
+        "show_inputs": args.show_inputs,
+        "title": args.title,
+        "on_cell": on_cell,
+    }
+    record: dict[str, Any] = {"contents": args.contents, "styles": args.styles}
+    if args.sweep is not None:
+        field, values = sheet.parse_sweep(args.sweep)
+        image = sheet.sweep_sheet(args.contents, args.styles, field, values, **common)
+        record["sweep"] = {"setting": field, "values": [sheet.format_value(v) for v in values]}
+    else:
+        image = sheet.stylize_sheet(args.contents, args.styles, **common)
+    record["settings"] = settings.to_dict()
+    metadata = {"Software": "brushwork", "brushwork": json.dumps(record, sort_keys=True)}
+    sheet.save_sheet(image, output, metadata=metadata)
+    if not args.quiet:
+        print(f"wrote {output} ({image.width}x{image.height})", file=sys.stderr)
     return 0
 
 
@@ -233,6 +406,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "info":
             return _run_info()
+        if args.command == "evaluate":
+            return _run_evaluate(args)
+        if args.command == "sheet":
+            return _run_sheet(args)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2
@@ -241,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"brushwork: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("brushwork: interrupted; nothing was written", file=sys.stderr)
+        print("brushwork: interrupted; the output was not written", file=sys.stderr)
         return 130
     except Exception as error:
         if os.environ.get("BRUSHWORK_DEBUG"):

@@ -1,0 +1,33 @@
+"""Fixtures shared by the test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """tests/data: small (128 px long side) content photos and style paintings."""
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def content_image(data_dir: Path) -> Path:
+    """A landscape content photo, 128x96."""
+    return data_dir / "tubingen.jpg"
+
+
+@pytest.fixture(scope="session")
+def style_image(data_dir: Path) -> Path:
+    """A style painting, 128x80."""
+    return data_dir / "starry_night.jpg"
+
+
+@pytest.fixture(scope="session")
+def second_style_image(data_dir: Path) -> Path:
+    """A second, portrait style painting, 101x128."""
+    return data_dir / "the_scream.jpg"
