@@ -29,8 +29,10 @@ def child(quality: str, size: int) -> None:
     import brushwork
 
     imported = time.perf_counter()
-    overrides = {} if quality == "default" else {"quality": quality}
-    result = brushwork.stylize(CONTENT, STYLE, size=size, seed=0, **overrides)
+    if quality == "default":
+        result = brushwork.stylize(CONTENT, STYLE, size=size, seed=0)
+    else:
+        result = brushwork.stylize(CONTENT, STYLE, size=size, seed=0, quality=quality)
     stylized = time.perf_counter()
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"end_to_end_{quality}_{size}.png"

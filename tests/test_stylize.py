@@ -191,3 +191,20 @@ def test_bfloat16_objective_agrees_with_float32() -> None:
         assert total.dtype == torch.float32
         totals[dtype] = total.item()
     assert totals[torch.bfloat16] == pytest.approx(totals[torch.float32], rel=0.05)
+
+
+def test_strength_zero_keeps_the_photo_and_more_strength_means_more_style() -> None:
+    content = brushwork.imageio.resize(read_image(CONTENT).rgb, (64, 48))
+    results = {s: brushwork.stylize(CONTENT, STARRY, **FAST, strength=s) for s in (0.0, 0.3, 0.9)}
+    assert np.abs(results[0.0].image - content).mean() < 0.01
+    distances = [gram_distance(results[s].image, STARRY) for s in (0.0, 0.3, 0.9)]
+    assert distances[0] > distances[1] > distances[2]
+
+
+def test_strength_maps_to_loss_weights() -> None:
+    assert Settings(strength=0.5).loss_weights == (1.0, 1.0)
+    assert Settings(strength=0.0).loss_weights == (1.0, 0.0)
+    assert Settings(strength=1.0).loss_weights == (1.0, pytest.approx(100.0))
+    assert Settings(content_weight=2, style_weight=3).loss_weights == (2, 3)
+    with pytest.raises(SettingsError, match="strength"):
+        Settings(strength=1.5)

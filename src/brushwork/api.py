@@ -170,7 +170,7 @@ def stylize(
         raise SettingsError(str(error)) from error
     device = torch.device(device)
     style_list: list[ImageInput] = list(styles) if isinstance(styles, list | tuple) else [styles]  # type: ignore[list-item]
-    if not style_list and settings.style_layers and settings.style_weight > 0:
+    if not style_list:
         raise UserInputError("at least one style image is needed")
     blend = settings.style_blend or tuple(1.0 for _ in style_list)
     if len(blend) != len(style_list):

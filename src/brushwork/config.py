@@ -21,6 +21,7 @@ ColorSpace = Literal["ycbcr", "lab"]
 ColorMatch = Literal["meancov", "histogram"]
 
 MAX_SIZE = 16384
+STRENGTH_RANGE = 100.0  # style:content ratio at strength 1 (and its inverse near 0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,13 @@ class Settings:
     )
     steps: int | None = field(
         default=None, metadata={"help": "optimizer iterations at the final scale (overrides the preset)"}
+    )
+    strength: float | None = field(
+        default=None,
+        metadata={
+            "help": "one knob from 0 (the photo untouched) to 1 (as much style as the method gives); "
+            "0.5 is the default balance; overrides the content and style weights"
+        },
     )
     content_weight: float = field(default=1.0, metadata={"help": "weight of the content loss"})
     style_weight: float = field(default=1.0, metadata={"help": "weight of the style loss"})
@@ -104,6 +112,19 @@ class Settings:
     def final_steps(self) -> int:
         return self.steps if self.steps is not None else self.preset.final_steps
 
+    @property
+    def loss_weights(self) -> tuple[float, float]:
+        """(content, style) weights, from ``strength`` when it is set.
+
+        The style:content ratio is 100^(2·strength − 1): 0.01 at 0+, 1 at 0.5, 100 at 1. Because each
+        term is a relative error, the same ratio gives a similar balance on any image, style or size.
+        """
+        if self.strength is None:
+            return self.content_weight, self.style_weight
+        if self.strength == 0:
+            return 1.0, 0.0
+        return 1.0, STRENGTH_RANGE ** (2 * self.strength - 1)
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -132,6 +153,8 @@ def validate(s: Settings) -> None:
         raise SettingsError(f"steps must be at least 1, got {s.steps}")
     for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
         _finite_non_negative(name, getattr(s, name))
+    if s.strength is not None and not (math.isfinite(s.strength) and 0 <= s.strength <= 1):
+        raise SettingsError(f"strength must be between 0 and 1, got {s.strength}")
     if not (math.isfinite(s.style_scale) and 0.1 <= s.style_scale <= 4.0):
         raise SettingsError(f"style-scale must be between 0.1 and 4, got {s.style_scale}")
     for name in ("style_blend", "style_layer_weights"):

@@ -121,9 +121,10 @@ class Objective:
                 )
             style = style + weight * term / self.style_norm[layer]
         tv = losses.total_variation(from_caffe(image)) * self.tv_scale
+        content_weight, style_weight = s.loss_weights
         parts = {
-            "content": s.content_weight * content,
-            "style": s.style_weight * style,
+            "content": content_weight * content,
+            "style": style_weight * style,
             "tv": s.tv_weight * tv,
         }
         return parts["content"] + parts["style"] + parts["tv"], parts
