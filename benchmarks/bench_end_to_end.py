@@ -47,6 +47,7 @@ def child(quality: str, size: int) -> None:
         "precision": result.precision,
         "evaluations": len(result.history),
         "losses": result.losses,
+        "history": result.history,
         "import_s": imported - started,
         "stylize_s": stylized - imported,
         "save_s": saved - stylized,

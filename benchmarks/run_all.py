@@ -157,6 +157,31 @@ def race_section(race: dict[str, Any]) -> str:
         race_pastiche.render(race),
         "",
     ]
+    costs = race.get("evaluation_costs")
+    if costs:
+        estimates = {label: race_pastiche.estimated_speedup(race, label) for label in ("flat", "pyramid")}
+        works = {label: race_pastiche.work(race, label) for label in ("flat", "pyramid")}
+        text.append(
+            "The machine's load changed between the three sequential runs (load averages: "
+            + ", ".join(f"{k.replace('_', ' ')} {v[0]:.1f}" for k, v in race["loads"].items())
+            + "), so the wall-clock ratios above mix brushwork's speed with the load. Two parts that "
+            "the load does not distort: one loss evaluation at the final size, timed alternately on "
+            f"the same image ({len(costs['samples']['pastiche'])} rounds), costs {costs['pastiche']:.2f} s "
+            f"in pastiche and {costs['brushwork']:.2f} s in brushwork "
+            f"({costs['pastiche'] / costs['brushwork']:.2f}x); and the work to the target, counting "
+            "each evaluation by its pixels relative to the final size, is "
+            f"{p['reached_evaluations']} evaluations for pastiche, "
+            + ", ".join(
+                f"{works[label]:.1f} for brushwork {name}" if works[label] else f"unknown for {name}"
+                for label, name in (("flat", "at the final size only"), ("pyramid", "with the pyramid"))
+            )
+            + ". Their product estimates the optimization speed-up as "
+            + ", ".join(
+                f"{estimates[label]:.2f}x ({name})" if estimates[label] else f"unknown ({name})"
+                for label, name in (("flat", "final size only"), ("pyramid", "pyramid"))
+            )
+            + " (counting coarse evaluations by their pixels slightly flatters the pyramid).\n"
+        )
     if race["torch_load_patched"]:
         text.append(
             "pastiche's `torch.load` call (no `weights_only`) was refused by this torch, so the "
@@ -167,6 +192,7 @@ def race_section(race: dict[str, Any]) -> str:
             "pastiche's `torch.load` call (no `weights_only`) worked unchanged on this torch: its file "
             "holds only tensors, which the safe default accepts, so no patch was needed."
         )
+    text.append("")
     target = race["target_speedup"]
     for label, name in (("pyramid", "default pyramid"), ("flat", "final size only")):
         b = race["brushwork"][label]

@@ -157,7 +157,7 @@ def run_stage(
         lr=1.0,
         max_iter=steps,
         max_eval=steps,
-        history_size=50,
+        history_size=100,
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )

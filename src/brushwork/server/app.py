@@ -1,0 +1,450 @@
+"""The FastAPI app: the page, the JSON API over the job store, and the worker threads' lifecycle.
+
+Errors are JSON ``{"error": "..."}`` with these statuses:
+
+* 400: an upload is not a usable image (not an image, damaged, truncated, empty, or more pixels
+  than the limit, e.g. a decompression bomb), or a Host header that is not this machine's;
+* 401: a token is needed and was missing or wrong; 403: a cross-origin browser request;
+* 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
+* 413: an uploaded file or the whole request is larger than the limit;
+* 422: a form field is missing, malformed or out of range (the settings' own checks);
+* 429: the queue is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import shutil
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import anyio
+import torch
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from brushwork import __version__, imageio
+from brushwork.config import QUALITY_PRESETS, Settings
+from brushwork.device import resolve_device
+from brushwork.errors import ImageReadError, SettingsError, UserInputError
+from brushwork.server import files as names
+from brushwork.server.config import ServerConfig
+from brushwork.server.files import JobFiles, is_job_id, new_job_id
+from brushwork.server.gallery import GALLERY, STATIC_DIR
+from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
+from brushwork.server.runner import Runner, thumbnail_size
+from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
+from brushwork.server.store import QUEUED, RUNNING, JobStore
+
+log = logging.getLogger(__name__)
+
+EVENT_POLL_SECONDS = 0.25
+EVENT_KEEPALIVE_SECONDS = 15.0
+DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image takes ~240 MB as floats
+COPY_CHUNK = 1024 * 1024
+MAX_PAGE = 200  # jobs listed at most per request
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "an upload is not a usable image"),
+        (401, "token missing or wrong"),
+        (404, "no such job"),
+        (409, "not possible in the job's state"),
+        (413, "upload too large"),
+        (422, "a setting is missing or out of range"),
+        (429, "the queue is full"),
+    )
+}
+
+
+class Server:
+    """Everything behind the routes: data directory, store, files and workers."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.files = JobFiles(config.data_dir)
+        self.decodes = threading.BoundedSemaphore(DECODES_AT_ONCE)
+        self._store: JobStore | None = None
+        self._runner: Runner | None = None
+        self._lock_file: IO[bytes] | None = None
+        self.device = torch.device("cpu")  # resolved from config.device by open()
+
+    @property
+    def store(self) -> JobStore:
+        assert self._store is not None, "Server.open() first"
+        return self._store
+
+    @property
+    def runner(self) -> Runner:
+        assert self._runner is not None, "Server.start() first"
+        return self._runner
+
+    def open(self) -> None:
+        """Take the data directory (one server per directory), recover from a crash, tidy up."""
+        if self._store is not None:
+            return
+        self.device = resolve_device(self.config.device)
+        try:
+            self.files.prepare()
+        except OSError as error:
+            raise UserInputError(
+                f"cannot use data directory {str(self.config.data_dir)!r}: {error}"
+            ) from None
+        lock = open(self.config.data_dir / "server.lock", "wb")  # noqa: SIM115 - held while the server runs
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise UserInputError(
+                f"another brushwork server is using {str(self.config.data_dir)!r}; stop it or pick "
+                "another --data-dir"
+            ) from None
+        self._lock_file = lock
+        self._store = JobStore(self.config.data_dir / "jobs.sqlite3")
+        for job in self._store.recover(self.config.max_attempts):
+            log.warning("job %s was running when the server stopped: now %s", job.id, job.state)
+        self.files.sweep(self._store.ids())
+
+    def start(self) -> None:
+        self.open()
+        if self._runner is None:
+            self._runner = Runner(self.store, self.files, self.config, self.device)
+            self._runner.start()
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.stop()
+            self._runner = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def view(self, job_id: str) -> JobView:
+        job = self.store.get(job_id) if is_job_id(job_id) else None
+        if job is None:
+            raise HTTPException(404, "no such job")
+        live = self.runner.live(job_id) if job.state == RUNNING else None
+        return JobView.of(job, live, self.store.position(job))
+
+
+def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
+    server = server or Server(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(server.start)
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(server.close)
+
+    app = FastAPI(
+        title="brushwork",
+        version=__version__,
+        description="Neural style transfer as a service: queue jobs, watch them run, fetch the pictures.",
+        docs_url=None,  # the interactive docs load scripts from a CDN; the schema is at openapi_url
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.server = server
+    app.add_middleware(Guard, token=config.token, max_body=config.max_body_bytes)
+    _add_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page(token: str | None = None) -> Response:
+        if token is not None and config.token is not None and token_matches(config.token, token):
+            response: Response = RedirectResponse("/", status_code=303)
+            response.set_cookie(COOKIE, session_value(config.token), httponly=True, samesite="strict")
+            return response
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/info", responses=ERRORS)
+    def info() -> ServerInfo:
+        """The server's device, limits and queue."""
+        return ServerInfo(
+            version=__version__,
+            device=str(server.runner.device),
+            workers=config.workers,
+            token_required=config.token is not None,
+            counts=server.store.counts(),
+            limits=Limits(
+                max_upload_bytes=config.max_upload_bytes,
+                max_pixels=config.max_pixels,
+                max_queued=config.max_queued,
+                max_size=config.max_size,
+                max_steps=config.max_steps,
+            ),
+            qualities={
+                name: {"final_steps": p.final_steps, "coarse_steps": p.coarse_steps}
+                for name, p in QUALITY_PRESETS.items()
+            },
+        )
+
+    @app.get("/api/styles", responses=ERRORS)
+    def styles() -> list[StyleView]:
+        """The bundled paintings; pass one's id as ``style_id`` when creating a job."""
+        return [
+            StyleView(id=s.id, title=s.title, artist=s.artist, year=s.year, url=s.url)
+            for s in GALLERY.values()
+        ]
+
+    @app.post("/api/jobs", status_code=201, responses=ERRORS)
+    def create_job(
+        content: Annotated[UploadFile, File(description="the photo")],
+        style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
+        style_id: Annotated[str | None, Form(description="a bundled painting's id (see /api/styles)")] = None,
+        size: Annotated[int | None, Form(description="long side of the output in pixels")] = None,
+        quality: Annotated[str | None, Form(description="draft, normal or high")] = None,
+        steps: Annotated[int | None, Form(description="iterations at the final scale")] = None,
+        strength: Annotated[float | None, Form(description="0 (the photo) to 1 (most style)")] = None,
+        preserve_color: Annotated[
+            str | None, Form(description="ycbcr or lab: keep the photo's colour")
+        ] = None,
+        style_scale: Annotated[float | None, Form(description="size of the brush strokes, 0.1-4")] = None,
+        seed: Annotated[int | None, Form(description="for repeatable results")] = None,
+    ) -> JSONResponse:
+        """Queue a job: a photo, a painting (uploaded or from the gallery) and the settings."""
+        if (style is None) == (style_id is None):
+            raise HTTPException(422, "give either a style image (style) or a bundled style (style_id)")
+        if style_id is not None and style_id not in GALLERY:
+            raise HTTPException(422, f"no bundled style {style_id!r}; see /api/styles")
+        chosen = {
+            "size": size,
+            "quality": quality,
+            "steps": steps,
+            "strength": strength,
+            "preserve_color": None if preserve_color in ("", "none", "off") else preserve_color,
+            "style_scale": style_scale,
+            "seed": seed,
+        }
+        settings = _settings(chosen, config)
+        if server.store.counts()[QUEUED] >= config.max_queued:
+            raise HTTPException(429, f"the queue is full ({config.max_queued} jobs waiting); try again later")
+        job_id = new_job_id()
+        staging = server.files.staging(job_id)
+        try:
+            _receive_image(server, content, staging, names.CONTENT, names.CONTENT_THUMB, "the content image")
+            if style is not None:
+                _receive_image(server, style, staging, names.STYLE, names.STYLE_THUMB, "the style image")
+            else:
+                assert style_id is not None
+                shutil.copyfile(GALLERY[style_id].path, staging / names.STYLE)
+                _thumbnail(server, staging / names.STYLE, staging / names.STYLE_THUMB, "the style image")
+            server.files.publish(job_id)
+        finally:
+            server.files.discard_staging(job_id)
+        stored = {name: getattr(settings, name) for name in chosen}
+        job = server.store.add(job_id, style_id or "upload", stored, config.max_queued)
+        if job is None:
+            server.files.remove(job_id)
+            raise HTTPException(429, f"the queue is full ({config.max_queued} jobs waiting); try again later")
+        server.runner.wake()
+        view = server.view(job_id)
+        return JSONResponse(view.model_dump(), status_code=201, headers={"Location": view.links["job"]})
+
+    @app.get("/api/jobs", responses=ERRORS)
+    def list_jobs(
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> JobList:
+        """Jobs, newest first."""
+        jobs = [server.view(job.id) for job in server.store.page(limit, offset)]
+        counts = server.store.counts()
+        return JobList(jobs=jobs, total=sum(counts.values()), counts=counts)
+
+    @app.get("/api/jobs/{job_id}", responses=ERRORS)
+    def get_job(job_id: str) -> JobView:
+        """A job's state, progress and links."""
+        return server.view(job_id)
+
+    @app.get(
+        "/api/jobs/{job_id}/events",
+        responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "events"}},
+    )
+    async def job_events(job_id: str, request: Request) -> StreamingResponse:
+        """Server-sent events: ``job`` (the job, as from GET /api/jobs/{id}) whenever it changes, then
+        ``end`` once it is done, failed or cancelled."""
+        first = await anyio.to_thread.run_sync(server.view, job_id)
+        return StreamingResponse(
+            _events(server, job_id, first, request),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    @app.get("/api/jobs/{job_id}/preview.png", responses=ERRORS, response_class=Response)
+    def preview(job_id: str) -> Response:
+        """The picture so far (at the current scale's size); the result once the job is done."""
+        view = server.view(job_id)
+        name = names.RESULT if view.state == "done" else names.PREVIEW
+        return _png(server, job_id, name, cache=False)
+
+    @app.get("/api/jobs/{job_id}/result.png", responses=ERRORS, response_class=Response)
+    def result(job_id: str, download: bool = False) -> Response:
+        """The finished picture (PNG, with the settings in its text metadata)."""
+        view = server.view(job_id)
+        if view.state != "done":
+            raise HTTPException(404, f"the job is {view.state}, there is no result")
+        response = _png(server, job_id, names.RESULT, cache=True)
+        if download:
+            response.headers["Content-Disposition"] = f'attachment; filename="brushwork-{job_id[:8]}.png"'
+        return response
+
+    @app.get("/api/jobs/{job_id}/thumb.png", responses=ERRORS, response_class=Response)
+    def thumb(job_id: str) -> Response:
+        """A small copy of the result."""
+        server.view(job_id)
+        return _png(server, job_id, names.RESULT_THUMB, cache=True)
+
+    @app.get("/api/jobs/{job_id}/content.png", responses=ERRORS, response_class=Response)
+    def content_thumb(job_id: str) -> Response:
+        """A small copy of the photo."""
+        server.view(job_id)
+        return _png(server, job_id, names.CONTENT_THUMB, cache=True)
+
+    @app.get("/api/jobs/{job_id}/style.png", responses=ERRORS, response_class=Response)
+    def style_thumb(job_id: str) -> Response:
+        """A small copy of the painting."""
+        server.view(job_id)
+        return _png(server, job_id, names.STYLE_THUMB, cache=True)
+
+    @app.post("/api/jobs/{job_id}/cancel", responses=ERRORS)
+    def cancel(job_id: str) -> JobView:
+        """Cancel a queued job at once, or stop a running one at its next step."""
+        before = server.view(job_id)
+        if before.state not in (QUEUED, RUNNING):
+            raise HTTPException(409, f"the job is already {before.state}")
+        server.store.cancel(job_id)
+        server.runner.cancel(job_id)
+        return server.view(job_id)
+
+    @app.delete("/api/jobs/{job_id}", status_code=204, responses=ERRORS, response_class=Response)
+    def delete(job_id: str) -> Response:
+        """Forget a job that is not running, with its files."""
+        outcome = server.store.delete(job_id) if is_job_id(job_id) else "missing"
+        if outcome == "missing":
+            raise HTTPException(404, "no such job")
+        if outcome == "running":
+            raise HTTPException(409, "the job is running; cancel it first")
+        server.files.remove(job_id)
+        return Response(status_code=204)
+
+    return app
+
+
+def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
+    given = {name: value for name, value in chosen.items() if value is not None}
+    if given.get("size", 0) > config.max_size:
+        raise HTTPException(422, f"size must be at most {config.max_size} pixels on this server")
+    if given.get("steps", 0) > config.max_steps:
+        raise HTTPException(422, f"steps must be at most {config.max_steps} on this server")
+    try:
+        settings = Settings(**given)
+    except SettingsError as error:
+        raise HTTPException(422, str(error)) from None
+    if settings.size > config.max_size:  # the default size may be above a small limit
+        settings = settings.replace(size=config.max_size)
+    return settings
+
+
+def _receive_image(
+    server: Server, upload: UploadFile, folder: Path, name: str, thumb_name: str, what: str
+) -> None:
+    """Copy an upload to ``folder/name`` (refusing it past the size limit), check that it decodes,
+    and write a small PNG copy the page can show."""
+    limit = server.config.max_upload_bytes
+    if upload.size is not None and upload.size > limit:
+        raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
+    target = folder / name
+    copied = 0
+    upload.file.seek(0)
+    with open(target, "wb") as out:
+        while chunk := upload.file.read(COPY_CHUNK):
+            copied += len(chunk)
+            if copied > limit:
+                raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
+            out.write(chunk)
+    _thumbnail(server, target, folder / thumb_name, what)
+
+
+def _thumbnail(server: Server, source: Path, target: Path, what: str) -> None:
+    with server.decodes:
+        try:
+            picture = imageio.read_image(source, max_pixels=server.config.max_pixels)
+        except ImageReadError as error:
+            raise HTTPException(400, str(error).replace(repr(str(source)), what)) from None
+        small = imageio.resize(picture.rgb, thumbnail_size(picture.size))
+    imageio.write_image(target, small)
+
+
+def _png(server: Server, job_id: str, name: str, *, cache: bool) -> Response:
+    try:
+        data = server.files.path(job_id, name).read_bytes()
+    except FileNotFoundError:
+        raise HTTPException(404, "this image does not exist (yet)") from None
+    headers = {"Cache-Control": "private, max-age=3600" if cache else "no-store"}
+    return Response(data, media_type="image/png", headers=headers)
+
+
+async def _events(server: Server, job_id: str, first: JobView, request: Request) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    view: JobView | None = first
+    sent = ""
+    last_sent_at = time.monotonic()
+    while view is not None:
+        text = view.model_dump_json()
+        if text != sent:
+            yield f"event: job\ndata: {text}\n\n"
+            sent, last_sent_at = text, time.monotonic()
+        elif time.monotonic() - last_sent_at > EVENT_KEEPALIVE_SECONDS:
+            yield ": keep-alive\n\n"
+            last_sent_at = time.monotonic()
+        if view.state not in (QUEUED, RUNNING):
+            yield "event: end\ndata: {}\n\n"
+            return
+        if server.runner.stopping or await request.is_disconnected():
+            return
+        await asyncio.sleep(EVENT_POLL_SECONDS)
+        view = await anyio.to_thread.run_sync(_view_or_none, server, job_id)
+    yield 'event: end\ndata: {"deleted": true}\n\n'
+
+
+def _view_or_none(server: Server, job_id: str) -> JobView | None:
+    try:
+        return server.view(job_id)
+    except HTTPException:
+        return None
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(error.detail)}, status_code=error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": _describe(error)}, status_code=422)
+
+
+def _describe(error: RequestValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path")]
+        problems.append(f"{'.'.join(where) or 'request'}: {item.get('msg', 'invalid')}")
+    return "; ".join(problems[:3])

@@ -1,0 +1,69 @@
+"""The server's own settings (limits, paths, workers); a transfer's are :class:`brushwork.Settings`."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from brushwork.errors import UserInputError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def default_data_dir() -> Path:
+    """``$BRUSHWORK_DATA_DIR``, else ``$XDG_DATA_HOME/brushwork``, else ``~/.local/share/brushwork``."""
+    explicit = os.environ.get("BRUSHWORK_DATA_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "brushwork"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or name to bind) is reachable only from this machine."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: Path
+    workers: int = 1
+    device: str = "auto"
+    token: str | None = None  # required for every /api/ call when set
+    max_upload_bytes: int = 25 * 1024 * 1024  # per uploaded file
+    max_pixels: int = 20_000_000  # per uploaded image (width x height)
+    max_queued: int = 50  # jobs waiting to run; more is answered 429
+    max_size: int = 1024  # largest output long side a client may ask for
+    max_steps: int = 500  # largest final-scale iteration count a client may ask for
+    max_attempts: int = 2  # runs of a job the server was killed during, before it is marked failed
+    preview_every: int = 5  # steps between preview images
+    preview_interval: float = 0.5  # and at least this many seconds between them
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise UserInputError(f"workers must be at least 1, got {self.workers}")
+        for name in ("max_upload_bytes", "max_pixels", "max_queued", "max_attempts", "preview_every"):
+            if getattr(self, name) < 1:
+                raise UserInputError(
+                    f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
+                )
+        if self.max_size < 16:
+            raise UserInputError(f"max-size must be at least 16, got {self.max_size}")
+        if self.token is not None and len(self.token) < 8:
+            raise UserInputError("the token must be at least 8 characters long")
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A whole request: two images and a few form fields."""
+        return 2 * self.max_upload_bytes + 256 * 1024

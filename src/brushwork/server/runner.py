@@ -1,0 +1,223 @@
+"""Worker threads that take queued jobs from the store and run :func:`brushwork.stylize` on them.
+
+Progress lives in memory (:class:`Live`, replaced whole on every step) and is read by the API; the
+store records only state changes. Cancelling and stopping both work by raising from the progress
+callback, which ends ``stylize`` at its next loss evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import torch
+
+from brushwork import imageio
+from brushwork.api import Progress, pyramid_sizes, stylize
+from brushwork.config import Settings
+from brushwork.errors import ImageReadError, UserInputError
+from brushwork.server import files as names
+from brushwork.server.config import ServerConfig
+from brushwork.server.files import JobFiles
+from brushwork.server.store import CANCELLED, DONE, FAILED, Job, JobStore
+
+log = logging.getLogger(__name__)
+
+THUMB_SIDE = 256
+
+
+class JobCancelled(Exception):
+    """Raised in the progress callback when a client cancelled the job."""
+
+
+class ServerStopping(Exception):
+    """Raised in the progress callback when the server shuts down; the job goes back to the queue."""
+
+
+@dataclass(frozen=True)
+class Live:
+    """A running job's progress."""
+
+    done: int  # loss evaluations so far
+    total: int
+    scale: int
+    scales: int
+    loss: float | None  # total loss at the last step
+    elapsed: float  # seconds since the run started
+    eta: float | None  # seconds left, estimated from the pixels still to process
+    preview: int  # previews written so far: a version number for the preview URL
+
+
+def work_plan(content_size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
+    """(steps, pixels per step) for each scale, coarse to fine: the cost of a step grows with its pixels."""
+    final = imageio.fit_long_side(content_size, settings.size)
+    sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
+    steps = [settings.preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
+    return [(count, width * height) for count, (width, height) in zip(steps, sizes, strict=True)]
+
+
+def estimate_left(plan: list[tuple[int, int]], scale: int, step: int, elapsed: float) -> float | None:
+    """Seconds left, assuming the time so far was spent in proportion to the pixels processed."""
+    done = sum(count * pixels for count, pixels in plan[: scale - 1]) + step * plan[scale - 1][1]
+    total = sum(count * pixels for count, pixels in plan)
+    if done <= 0:
+        return None
+    return max(0.0, elapsed * (total - done) / done)
+
+
+def thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
+    """At most THUMB_SIDE on the long side, never enlarged."""
+    return imageio.fit_long_side(size, min(THUMB_SIDE, max(size)))
+
+
+def settings_of(job: Job) -> Settings:
+    return Settings(**job.settings)
+
+
+class Runner:
+    def __init__(self, store: JobStore, files: JobFiles, config: ServerConfig, device: torch.device) -> None:
+        self.store = store
+        self.files = files
+        self.config = config
+        self.device = device
+        self._live: dict[str, Live] = {}
+        self._cancelled: set[str] = set()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def start(self) -> None:
+        for index in range(self.config.workers):
+            thread = threading.Thread(target=self._loop, name=f"brushwork-worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask running jobs to stop at their next step (they go back to the queue) and wait for them."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def wake(self) -> None:
+        """A job was queued."""
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        self._cancelled.add(job_id)
+
+    def live(self, job_id: str) -> Live | None:
+        return self._live.get(job_id)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = self.store.claim()
+            except Exception:
+                log.exception("cannot take a job from the queue")
+                self._stopping.wait(2.0)
+                continue
+            if job is None:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            try:
+                self._run(job)
+            except Exception:  # recording the outcome failed (disk full?); the job stays "running"
+                log.exception("job %s: cannot record its outcome", job.id)
+                self._stopping.wait(2.0)
+
+    def _run(self, job: Job) -> None:
+        total = 0
+        done = 0
+        try:
+            settings = settings_of(job)
+            content = self._read(job, names.CONTENT, "the content image")
+            style = self._read(job, names.STYLE, "the style image")
+            plan = work_plan(content.size, settings)
+            total = sum(count for count, _ in plan)
+            self._live[job.id] = Live(0, total, 1, len(plan), None, 0.0, None, 0)
+            callback = _Reporter(self, job.id, plan)
+            result = stylize(content, style, settings=settings, device=self.device, callback=callback)
+            done = callback.done
+            result.save(self.files.path(job.id, names.RESULT))
+            thumb = imageio.resize(result.image, thumbnail_size(result.size))
+            imageio.write_image(self.files.path(job.id, names.RESULT_THUMB), thumb)
+            self.store.finish(
+                job.id, DONE, done=done, total=total, seconds=result.timings["total"], size=result.size
+            )
+            self.files.path(job.id, names.PREVIEW).unlink(missing_ok=True)
+        except JobCancelled:
+            self.store.finish(job.id, CANCELLED, done=self._done(job.id), total=total)
+        except ServerStopping:
+            self.store.release(job.id)
+        except UserInputError as error:
+            self.store.finish(job.id, FAILED, error=str(error), done=self._done(job.id), total=total)
+        except Exception as error:
+            log.exception("job %s failed", job.id)
+            message = f"internal error: {type(error).__name__}: {error}"
+            self.store.finish(job.id, FAILED, error=message, done=self._done(job.id), total=total)
+        finally:
+            self._live.pop(job.id, None)
+            self._cancelled.discard(job.id)
+
+    def _done(self, job_id: str) -> int:
+        live = self._live.get(job_id)
+        return live.done if live is not None else 0
+
+    def _read(self, job: Job, name: str, what: str) -> imageio.Picture:
+        path = self.files.path(job.id, name)
+        try:
+            return imageio.read_image(path, max_pixels=self.config.max_pixels)
+        except ImageReadError as error:
+            raise ImageReadError(str(error).replace(repr(str(path)), what)) from None
+
+    def _check(self, job_id: str) -> None:
+        if self._stopping.is_set():
+            raise ServerStopping
+        if job_id in self._cancelled:
+            raise JobCancelled
+
+
+class _Reporter:
+    """The progress callback of one job: publishes :class:`Live`, writes previews, stops on request."""
+
+    def __init__(self, runner: Runner, job_id: str, plan: list[tuple[int, int]]) -> None:
+        self.runner = runner
+        self.job_id = job_id
+        self.plan = plan
+        self.done = 0
+        self.previews = 0
+        self.preview_step = 0
+        self.preview_time = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        self.runner._check(self.job_id)
+        self.done = p.done
+        config = self.runner.config
+        now = time.monotonic()
+        first = self.previews == 0
+        due = p.done - self.preview_step >= config.preview_every
+        if first or (due and now - self.preview_time >= config.preview_interval):
+            imageio.write_image(self.runner.files.path(self.job_id, names.PREVIEW), p.image())
+            self.previews += 1
+            self.preview_step = p.done
+            self.preview_time = now
+        self.runner._live[self.job_id] = Live(
+            done=p.done,
+            total=p.total,
+            scale=p.scale,
+            scales=p.scales,
+            loss=p.losses["total"],
+            elapsed=p.elapsed,
+            eta=estimate_left(self.plan, p.scale, p.step, p.elapsed),
+            preview=self.previews,
+        )

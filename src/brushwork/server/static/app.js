@@ -1,0 +1,292 @@
+"use strict";
+// The page behind `brushwork serve`: choose a photo and a painting, start a job, follow its events.
+
+const $ = (id) => document.getElementById(id);
+const state = { styleId: null, styleFile: null, contentFile: null, current: null, events: null, shown: "" };
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  if (response.status === 401) {
+    showLogin();
+    throw new Error("a token is needed");
+  }
+  if (!response.ok) {
+    let message = `HTTP ${response.status}`;
+    try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  $("app").hidden = true;
+}
+
+function clock(seconds) {
+  if (seconds == null || !isFinite(seconds)) return "";
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// ------------------------------------------------------------------------------------------ choosing
+
+function choosePhoto(file) {
+  if (!file) return;
+  state.contentFile = file;
+  const img = $("content-preview");
+  img.src = URL.createObjectURL(file);
+  img.hidden = false;
+  $("content-drop").classList.add("has-image");
+  $("content-text").textContent = `${file.name} (click or drop to change)`;
+}
+
+function selectTile(tile, caption) {
+  for (const other of document.querySelectorAll("#gallery .tile")) other.setAttribute("aria-checked", "false");
+  tile.setAttribute("aria-checked", "true");
+  $("style-caption").textContent = caption;
+}
+
+function buildGallery(styles) {
+  const gallery = $("gallery");
+  const uploadTile = $("style-upload-tile");
+  for (const style of styles) {
+    const tile = document.createElement("button");
+    tile.type = "button";
+    tile.className = "tile";
+    tile.setAttribute("role", "radio");
+    tile.setAttribute("aria-checked", "false");
+    tile.dataset.styleId = style.id;
+    tile.title = `${style.title}, ${style.artist} (${style.year})`;
+    const img = document.createElement("img");
+    img.src = style.url;
+    img.alt = style.title;
+    tile.append(img);
+    tile.addEventListener("click", () => {
+      state.styleId = style.id;
+      state.styleFile = null;
+      selectTile(tile, tile.title);
+    });
+    gallery.insertBefore(tile, uploadTile);
+  }
+  uploadTile.setAttribute("role", "radio");
+  uploadTile.setAttribute("aria-checked", "false");
+  $("style-input").addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    state.styleFile = file;
+    state.styleId = null;
+    const img = $("style-preview");
+    img.src = URL.createObjectURL(file);
+    img.hidden = false;
+    selectTile(uploadTile, `Your painting: ${file.name}`);
+  });
+}
+
+function wireControls(info) {
+  const size = $("size");
+  size.max = String(info.limits.max_size);
+  if (Number(size.value) > info.limits.max_size) size.value = String(info.limits.max_size);
+  $("steps").max = String(info.limits.max_steps);
+  const show = () => {
+    $("strength-value").textContent = Number($("strength").value).toFixed(2);
+    $("size-value").textContent = `${size.value} px`;
+    $("style-scale-value").textContent = Number($("style-scale").value).toFixed(2);
+  };
+  for (const id of ["strength", "size", "style-scale"]) $(id).addEventListener("input", show);
+  show();
+
+  const drop = $("content-drop");
+  $("content-input").addEventListener("change", (event) => choosePhoto(event.target.files[0]));
+  drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    choosePhoto(event.dataTransfer.files[0]);
+  });
+}
+
+// ------------------------------------------------------------------------------------------ a job
+
+async function start(event) {
+  event.preventDefault();
+  const error = $("form-error");
+  error.textContent = "";
+  if (!state.contentFile) { error.textContent = "Choose a photo first."; return; }
+  if (!state.styleId && !state.styleFile) { error.textContent = "Pick a painting, or upload your own."; return; }
+  const form = new FormData();
+  form.append("content", state.contentFile);
+  if (state.styleFile) form.append("style", state.styleFile);
+  else form.append("style_id", state.styleId);
+  form.append("size", $("size").value);
+  form.append("quality", $("quality").value);
+  form.append("strength", $("strength").value);
+  if ($("preserve-color").value) form.append("preserve_color", $("preserve-color").value);
+  if ($("steps").value) form.append("steps", $("steps").value);
+  if (Number($("style-scale").value) !== 1) form.append("style_scale", $("style-scale").value);
+  if ($("seed").value) form.append("seed", $("seed").value);
+  $("start").disabled = true;
+  try {
+    const job = await api("/api/jobs", { method: "POST", body: form });
+    follow(job);
+    refreshHistory();
+  } catch (e) {
+    error.textContent = e.message;
+  } finally {
+    $("start").disabled = false;
+  }
+}
+
+function follow(job) {
+  if (state.events) state.events.close();
+  state.events = null;
+  state.current = job.id;
+  state.shown = "";
+  show(job);
+  if (job.state !== "queued" && job.state !== "running") return;
+  const events = new EventSource(job.links.events);
+  state.events = events;
+  events.addEventListener("job", (message) => {
+    const update = JSON.parse(message.data);
+    if (update.id === state.current) show(update);
+  });
+  events.addEventListener("end", () => {
+    events.close();
+    if (state.events === events) state.events = null;
+    refreshHistory();
+  });
+}
+
+function setPicture(url) {
+  if (!url || url === state.shown) return;
+  state.shown = url;
+  const img = $("picture");
+  img.src = url;
+  img.hidden = false;
+  $("placeholder").hidden = true;
+}
+
+function show(job) {
+  const p = job.progress;
+  const bar = $("progress");
+  const text = $("progress-text");
+  bar.max = Math.max(1, p.total);
+  bar.value = job.state === "done" ? bar.max : p.done;
+  text.classList.toggle("failed", job.state === "failed");
+  if (job.state === "queued") {
+    const ahead = job.queue_position ? ` (${job.queue_position} ahead)` : "";
+    text.textContent = `Waiting in the queue${ahead}…`;
+  } else if (job.state === "running") {
+    const eta = p.eta != null && p.done > 0 ? ` · about ${clock(p.eta)} left` : "";
+    const scale = p.scales > 1 ? ` · scale ${p.scale} of ${p.scales}` : "";
+    text.textContent = job.cancel_requested ? "Stopping…" : `Painting: step ${p.done} of ${p.total}${scale}${eta}`;
+  } else if (job.state === "done") {
+    text.textContent = `Done: ${job.result.width}×${job.result.height} in ${job.result.seconds.toFixed(1)} s`;
+  } else if (job.state === "failed") {
+    text.textContent = `Failed: ${job.error}`;
+  } else {
+    text.textContent = "Cancelled.";
+  }
+  if (job.state === "done") setPicture(job.links.result);
+  else if (job.links.preview) setPicture(job.links.preview);
+  else if (!state.shown) setPicture(job.links.content);
+  $("cancel").hidden = !(job.state === "queued" || job.state === "running");
+  const download = $("download");
+  download.hidden = job.state !== "done";
+  if (job.state === "done") {
+    download.href = job.links.download;
+    download.setAttribute("download", `brushwork-${job.id.slice(0, 8)}.png`);
+  }
+  for (const item of document.querySelectorAll("#history li")) {
+    item.classList.toggle("current", item.dataset.jobId === job.id);
+  }
+}
+
+async function cancelCurrent() {
+  if (!state.current) return;
+  try {
+    show(await api(`/api/jobs/${state.current}/cancel`, { method: "POST" }));
+  } catch (e) {
+    $("form-error").textContent = e.message;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ history
+
+async function refreshHistory() {
+  let list;
+  try {
+    list = await api("/api/jobs?limit=48");
+  } catch (_) {
+    return;
+  }
+  const history = $("history");
+  history.replaceChildren();
+  $("history-empty").hidden = list.jobs.length > 0;
+  for (const job of list.jobs) {
+    const item = document.createElement("li");
+    item.dataset.jobId = job.id;
+    item.classList.toggle("current", job.id === state.current);
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open";
+    open.title = "Show this one";
+    const img = document.createElement("img");
+    img.src = job.links.thumb || job.links.content;
+    img.alt = `Job ${job.id.slice(0, 8)}`;
+    img.loading = "lazy";
+    open.append(img);
+    open.addEventListener("click", async () => follow(await api(job.links.job)));
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const label = document.createElement("span");
+    label.className = `state-${job.state}`;
+    label.textContent = job.state;
+    const when = document.createElement("span");
+    when.textContent = new Date(job.created * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    meta.append(label, when);
+    item.append(open, meta);
+    if (job.state !== "running") {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "delete";
+      remove.title = "Delete";
+      remove.textContent = "×";
+      remove.addEventListener("click", async () => {
+        await api(job.links.job, { method: "DELETE" }).catch(() => {});
+        refreshHistory();
+      });
+      item.append(remove);
+    }
+    history.append(item);
+  }
+}
+
+// ------------------------------------------------------------------------------------------ start-up
+
+async function main() {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.location.href = `/?token=${encodeURIComponent($("token-input").value)}`;
+  });
+  let info;
+  try {
+    info = await api("/api/info");
+  } catch (e) {
+    if (!$("login").hidden) return;
+    $("form-error").textContent = `The server did not answer: ${e.message}`;
+    return;
+  }
+  const c = info.counts;
+  $("server-info").textContent =
+    `${info.device} · ${info.workers} worker${info.workers > 1 ? "s" : ""} · ${c.running} running, ${c.queued} queued`;
+  wireControls(info);
+  buildGallery(await api("/api/styles"));
+  $("job-form").addEventListener("submit", start);
+  $("cancel").addEventListener("click", cancelCurrent);
+  await refreshHistory();
+  document.body.dataset.ready = "true";
+}
+
+main();

@@ -1,0 +1,460 @@
+"""The HTTP API of ``brushwork serve``, in-process through FastAPI's TestClient.
+
+Jobs are tiny (48 px, 1-3 steps) except where a job must still be running when the test acts on it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from brushwork.server import ServerConfig
+from brushwork.server.app import create_app
+from brushwork.server.gallery import GALLERY, STATIC_DIR
+from brushwork.server.runner import Runner
+
+TINY = {"size": "48", "quality": "draft", "steps": "2"}
+LONG = {"size": "48", "quality": "draft", "steps": "400"}  # a minute or so: cancelled or abandoned
+TOKEN = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+MakeClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[MakeClient]:
+    """Start an app on a fresh data directory; ``config`` overrides ServerConfig fields."""
+    clients: list[TestClient] = []
+
+    def make(base_url: str = "http://127.0.0.1", **config: Any) -> TestClient:
+        options: dict[str, Any] = {"preview_every": 1, "preview_interval": 0.0, **config}
+        app = create_app(ServerConfig(data_dir=tmp_path / "data", **options))
+        client = TestClient(app, base_url=base_url)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> TestClient:
+    return make_client()
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    return image_bytes(Path(__file__).parent / "data" / "tubingen.jpg", "JPEG")
+
+
+@pytest.fixture(scope="module")
+def painting() -> bytes:
+    return image_bytes(Path(__file__).parent / "data" / "the_scream.jpg", "PNG")
+
+
+def image_bytes(path: Path, fmt: str, long_side: int = 64) -> bytes:
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        im.thumbnail((long_side, long_side))
+        out = io.BytesIO()
+        im.save(out, fmt)
+    return out.getvalue()
+
+
+def submit(
+    client: TestClient,
+    content: bytes,
+    *,
+    style: bytes | None = None,
+    style_id: str | None = "starry_night",
+    content_name: str = "photo.jpg",
+    **fields: str,
+) -> httpx.Response:
+    files = {"content": (content_name, content, "image/jpeg")}
+    data = {}
+    if style is not None:
+        files["style"] = ("painting.png", style, "image/png")
+    elif style_id is not None:
+        data["style_id"] = style_id
+    data.update(fields)
+    return client.post("/api/jobs", files=files, data=data)
+
+
+def wait_for(
+    client: TestClient, job_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(f"/api/jobs/{job_id}").json()
+        if done(job):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job did not get there in {timeout} s: {job}")
+        time.sleep(0.05)
+
+
+def finished(job: dict[str, Any]) -> bool:
+    return job["state"] in ("done", "failed", "cancelled")
+
+
+def png_text(data: bytes) -> dict[str, str]:
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "PNG"
+        return dict(getattr(im, "text", {}))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "PNG"
+        return im.size
+
+
+# ------------------------------------------------------------------------------------------- a job
+
+
+def test_a_job_runs_and_its_result_carries_the_settings(client: TestClient, photo: bytes) -> None:
+    response = submit(client, photo, **TINY, strength="0.8", preserve_color="lab")
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert response.headers["location"] == f"/api/jobs/{created['id']}"
+    assert created["state"] in ("queued", "running")
+    assert created["settings"]["strength"] == 0.8 and created["settings"]["preserve_color"] == "lab"
+
+    job = wait_for(client, created["id"], finished)
+    assert job["state"] == "done", job
+    assert job["progress"]["done"] == job["progress"]["total"] == 2
+    assert (job["result"]["width"], job["result"]["height"]) == (48, 36)
+
+    result = client.get(job["links"]["result"])
+    assert result.headers["content-type"] == "image/png"
+    assert png_size(result.content) == (48, 36)
+    record = json.loads(png_text(result.content)["brushwork"])
+    assert record["settings"]["steps"] == 2
+    assert record["settings"]["strength"] == 0.8
+    assert record["settings"]["preserve_color"] == "lab"
+
+    download = client.get(job["links"]["download"])
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert download.content == result.content
+    assert max(png_size(client.get(job["links"]["thumb"]).content)) == 48  # never enlarged past the result
+    assert png_size(client.get(job["links"]["content"]).content) == (64, 48)
+
+
+def test_an_uploaded_style_is_used_instead_of_the_gallery(
+    client: TestClient, photo: bytes, painting: bytes
+) -> None:
+    job = submit(client, photo, style=painting, **TINY).json()
+    assert job["style"] == "upload"
+    style_thumb = client.get(job["links"]["style"])
+    with Image.open(io.BytesIO(painting)) as uploaded:
+        assert png_size(style_thumb.content) == uploaded.size
+    assert wait_for(client, job["id"], finished)["state"] == "done"
+
+
+def test_jobs_are_listed_newest_first_with_counts(client: TestClient, photo: bytes) -> None:
+    ids = [submit(client, photo, **TINY).json()["id"] for _ in range(3)]
+    for job_id in ids:
+        wait_for(client, job_id, finished)
+    listing = client.get("/api/jobs").json()
+    assert [job["id"] for job in listing["jobs"]] == ids[::-1]
+    assert listing["total"] == 3 and listing["counts"]["done"] == 3
+    assert [job["id"] for job in client.get("/api/jobs?limit=1&offset=1").json()["jobs"]] == [ids[1]]
+
+
+def test_events_stream_progress_and_previews_until_the_end(client: TestClient, photo: bytes) -> None:
+    job = submit(client, photo, size="48", quality="draft", steps="20").json()
+    events: list[tuple[str, dict[str, Any]]] = []
+    previews: list[bytes] = []
+    with client.stream("GET", job["links"]["events"]) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data = json.loads(line[len("data: ") :])
+                events.append((name, data))
+                preview = data.get("links", {}).get("preview")
+                if data.get("state") == "running" and preview and len(previews) < 2:
+                    previews.append(client.get(preview).content)
+    names = [name for name, _ in events]
+    assert names[-1] == "end" and names[-2] == "job"
+    assert events[-2][1]["state"] == "done"
+    running = [data for name, data in events if name == "job" and data["state"] == "running"]
+    steps_seen = [data["progress"]["done"] for data in running]
+    assert steps_seen == sorted(steps_seen) and len(set(steps_seen)) >= 2, steps_seen
+    stepped = [data["progress"] for data in running if data["progress"]["done"] >= 1]
+    assert stepped and all(p["done"] <= p["total"] == 20 for p in stepped)  # 0 until the images are read
+    assert any(data["progress"]["eta"] is not None for data in running)
+    assert previews and all(png_size(p) == (48, 36) for p in previews)
+
+
+def test_a_running_job_can_be_cancelled(client: TestClient, photo: bytes) -> None:
+    job = submit(client, photo, **LONG).json()
+    wait_for(client, job["id"], lambda j: j["state"] == "running" and j["progress"]["done"] >= 1)
+    response = client.post(job["links"]["cancel"])
+    assert response.status_code == 200
+    stopped = wait_for(client, job["id"], finished, timeout=20)
+    assert stopped["state"] == "cancelled"
+    assert 1 <= stopped["progress"]["done"] < 400
+    assert client.get(f"/api/jobs/{job['id']}/result.png").status_code == 404
+    again = client.post(job["links"]["cancel"])
+    assert again.status_code == 409 and "cancelled" in again.json()["error"]
+
+
+def test_a_job_is_deleted_with_its_files_but_not_while_running(
+    client: TestClient, photo: bytes, tmp_path: Path
+) -> None:
+    done = submit(client, photo, **TINY).json()
+    wait_for(client, done["id"], finished)
+    folder = tmp_path / "data" / "jobs" / done["id"]
+    assert (folder / "result.png").is_file()
+    assert client.delete(f"/api/jobs/{done['id']}").status_code == 204
+    assert not folder.exists()
+    assert client.get(f"/api/jobs/{done['id']}").status_code == 404
+    assert client.delete(f"/api/jobs/{done['id']}").status_code == 404
+
+    running = submit(client, photo, **LONG).json()
+    wait_for(client, running["id"], lambda j: j["state"] == "running")
+    refused = client.delete(f"/api/jobs/{running['id']}")
+    assert refused.status_code == 409 and "cancel" in refused.json()["error"]
+    client.post(running["links"]["cancel"])
+    wait_for(client, running["id"], finished, timeout=20)
+
+
+# -------------------------------------------------------------------------------- the queue's limit
+
+
+def test_a_full_queue_answers_429_and_queued_jobs_cancel_at_once(
+    make_client: MakeClient, photo: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Runner, "start", lambda self: None)  # nothing runs: the queue only fills
+    client = make_client(max_queued=2)
+    first, second = (submit(client, photo, **TINY).json() for _ in range(2))
+    assert (first["queue_position"], second["queue_position"]) == (0, 1)
+    full = submit(client, photo, **TINY)
+    assert full.status_code == 429
+    assert "queue is full" in full.json()["error"]
+
+    cancelled = client.post(first["links"]["cancel"]).json()
+    assert cancelled["state"] == "cancelled"
+    assert client.get(second["links"]["job"]).json()["queue_position"] == 0
+    assert submit(client, photo, **TINY).status_code == 201
+
+
+# ------------------------------------------------------------------------------------- bad input
+
+
+def header_only_png(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height: a decompression bomb as far as a reader can tell."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+@pytest.mark.parametrize(
+    ("upload", "expected"),
+    [
+        (lambda photo: b"%PDF-1.4 not an image at all", "not a JPEG, PNG"),
+        (lambda photo: photo[: len(photo) // 2], "truncated"),
+        (lambda photo: b"", "empty"),
+        (lambda photo: header_only_png(6_000, 6_000), "more than the limit of 20000000"),
+        (lambda photo: header_only_png(30_000, 30_000), "too large"),
+    ],
+    ids=["not-an-image", "truncated", "empty", "over-our-limit", "bomb"],
+)
+def test_unusable_images_are_400_with_a_reason(
+    client: TestClient, photo: bytes, upload: Callable[[bytes], bytes], expected: str
+) -> None:
+    response = submit(client, upload(photo), **TINY)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "the content image" in error and expected in error
+    assert "/" not in error.split("image")[0]  # the server's file paths are not shown
+    assert client.get("/api/jobs").json()["total"] == 0
+
+
+def test_a_bad_style_upload_is_400_too(client: TestClient, photo: bytes) -> None:
+    response = submit(client, photo, style=b"GIF89a broken", **TINY)
+    assert response.status_code == 400 and "the style image" in response.json()["error"]
+
+
+def test_uploads_over_the_size_limit_are_413(make_client: MakeClient, photo: bytes) -> None:
+    client = make_client(max_upload_bytes=len(photo) + 10)
+    assert submit(client, photo, **TINY).status_code == 201
+    big = photo + b"\0" * 200  # still a readable JPEG, just over the limit
+    response = submit(client, big, **TINY)
+    assert response.status_code == 413 and "the content image is larger" in response.json()["error"]
+    huge = b"\0" * (2 * len(photo) + 300_000)  # past the limit of the whole request (two files and some)
+    response = submit(client, huge, **TINY)
+    assert response.status_code == 413 and "request is larger" in response.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the body is counted as it arrives
+        yield b'--x\r\nContent-Disposition: form-data; name="content"; filename="a.jpg"\r\n\r\n'
+        for _ in range(40):
+            yield b"\0" * 10_000
+
+    streamed = client.post(
+        "/api/jobs", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
+    assert streamed.status_code == 413 and "request is larger" in streamed.json()["error"]
+    assert client.get("/api/jobs").json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"size": "8"}, "size must be between 16"),
+        ({"size": "4096"}, "at most 1024"),
+        ({"size": "big"}, "size: "),
+        ({"quality": "ultra"}, "quality must be one of draft, normal, high"),
+        ({"strength": "1.5"}, "strength must be between 0 and 1"),
+        ({"strength": "nan"}, "strength"),
+        ({"preserve_color": "hsv"}, "preserve-color must be one of"),
+        ({"steps": "0"}, "steps must be at least 1"),
+        ({"steps": "100000"}, "steps must be at most 500"),
+        ({"style_scale": "40"}, "style-scale must be between"),
+        ({"seed": "-1"}, "seed must be between"),
+        ({"style_id": "../../etc/passwd"}, "no bundled style"),
+    ],
+)
+def test_bad_settings_are_422_naming_the_setting(
+    client: TestClient, photo: bytes, fields: dict[str, str], expected: str
+) -> None:
+    response = submit(client, photo, **{"size": "48", **fields})
+    assert response.status_code == 422
+    assert expected in response.json()["error"]
+
+
+def test_missing_or_doubled_inputs_are_422(client: TestClient, photo: bytes, painting: bytes) -> None:
+    no_photo = client.post("/api/jobs", data={"style_id": "starry_night"})
+    assert no_photo.status_code == 422 and "content" in no_photo.json()["error"]
+    no_style = submit(client, photo, style_id=None, **TINY)
+    assert no_style.status_code == 422 and "style" in no_style.json()["error"]
+    both = client.post(
+        "/api/jobs",
+        files={"content": ("a.jpg", photo), "style": ("b.png", painting)},
+        data={"style_id": "starry_night"},
+    )
+    assert both.status_code == 422
+
+
+def test_client_file_names_never_reach_the_filesystem(
+    client: TestClient, photo: bytes, tmp_path: Path
+) -> None:
+    job = submit(client, photo, content_name="../../../escaped.jpg", **TINY).json()
+    wait_for(client, job["id"], finished)
+    data_dir = tmp_path / "data"
+    assert not list(tmp_path.rglob("escaped*"))
+    names = sorted(p.name for p in (data_dir / "jobs" / job["id"]).iterdir())
+    assert names == ["content.png", "content.upload", "result.png", "style.png", "style.upload", "thumb.png"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/jobs/..%2F..%2Fjobs.sqlite3", "/api/jobs/abc/result.png", "/api/jobs/" + "A" * 32]
+)
+def test_malformed_job_ids_are_404(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404 and "error" in response.json()
+
+
+# ----------------------------------------------------------------------------- token, host, origin
+
+
+def test_with_a_token_every_api_call_needs_it(make_client: MakeClient) -> None:
+    client = make_client(base_url="http://192.0.2.7:8000", token=TOKEN)
+    denied = client.get("/api/info")
+    assert denied.status_code == 401 and "token" in denied.json()["error"]
+    assert denied.headers["www-authenticate"] == "Bearer"
+    assert client.get("/api/jobs", headers={"Authorization": "Bearer wrong-token-here"}).status_code == 401
+    assert client.post("/api/jobs", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/info", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/").status_code == 200  # the page itself asks for the token
+
+    wrong = client.get("/?token=guess", follow_redirects=False)
+    assert wrong.status_code == 200 and "set-cookie" not in wrong.headers
+    login = client.get(f"/?token={TOKEN}", follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"] == "/"
+    cookie = login.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
+    assert client.get("/api/info").status_code == 200  # the cookie now stands for the token
+
+
+def test_without_a_token_only_local_host_names_are_answered(client: TestClient) -> None:
+    assert client.get("/api/info", headers={"Host": "localhost:8000"}).status_code == 200
+    assert client.get("/api/info", headers={"Host": "[::1]:8000"}).status_code == 200
+    rebound = client.get("/api/info", headers={"Host": "attacker.example:8000"})
+    assert rebound.status_code == 400 and "localhost" in rebound.json()["error"]
+
+
+def test_cross_origin_changes_are_refused(client: TestClient, photo: bytes) -> None:
+    files = {"content": ("a.jpg", photo)}
+    data = {"style_id": "starry_night", **TINY}
+    foreign = client.post("/api/jobs", files=files, data=data, headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 403
+    own = client.post("/api/jobs", files=files, data=data, headers={"Origin": "http://127.0.0.1"})
+    assert own.status_code == 201
+
+
+# --------------------------------------------------------------------------- the page and the schema
+
+
+def test_the_page_and_its_assets_load_nothing_from_elsewhere(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert "/static/app.js" in assets and "/static/style.css" in assets
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        assert client.get(asset).status_code == 200, asset
+    for path in STATIC_DIR.glob("*.*"):
+        if path.suffix in (".html", ".js", ".css"):
+            assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", path.read_text()), path.name
+
+
+def test_the_gallery_lists_bundled_paintings_that_load(client: TestClient) -> None:
+    styles = client.get("/api/styles").json()
+    assert [s["id"] for s in styles] == list(GALLERY)
+    for style in styles:
+        image = client.get(style["url"])
+        assert image.status_code == 200
+        with Image.open(io.BytesIO(image.content)) as im:
+            assert max(im.size) <= 512
+
+
+def test_the_openapi_schema_documents_the_api(client: TestClient) -> None:
+    schema = client.get("/api/openapi.json").json()
+    paths = schema["paths"]
+    assert set(paths["/api/jobs"]) == {"get", "post"}
+    assert "multipart/form-data" in paths["/api/jobs"]["post"]["requestBody"]["content"]
+    assert set(paths["/api/jobs/{job_id}"]) == {"get", "delete"}
+    for path in ("events", "cancel", "preview.png", "result.png"):
+        assert f"/api/jobs/{{job_id}}/{path}" in paths
+    assert "429" in paths["/api/jobs"]["post"]["responses"]
