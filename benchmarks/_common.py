@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,10 +50,20 @@ def cpu_flags() -> list[str]:
     return []
 
 
+def git(*args: str) -> str:
+    try:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def machine() -> dict[str, Any]:
     from brushwork.device import bf16_supported
 
     return {
+        "commit": git("rev-parse", "--short", "HEAD") or "unknown",
+        "src_modified": bool(git("status", "--porcelain", "--", "src")),
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),

@@ -23,7 +23,8 @@ STRENGTHS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 def report(cell: CellDone) -> None:
-    print(cell, file=sys.stderr, flush=True)
+    seconds = cell.result.timings["total"]
+    print(f"{cell.done}/{cell.total} {cell.label}: {seconds:.0f} s", file=sys.stderr, flush=True)
 
 
 def save_jpeg(image: Image.Image, path: Path, max_width: int) -> None:

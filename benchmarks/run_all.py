@@ -38,7 +38,9 @@ def machine_section(speed: dict[str, Any], meta: dict[str, Any]) -> str:
         "",
         f"- CPU: {m['cpu']}, {m['cores']} cores (`torch.backends.cpu.get_cpu_capability()` = "
         f"{m['cpu_capability']}; vector flags: {flags})",
-        f"- torch {m['torch']}, {m['torch_threads']} threads, Python {m['python']}; "
+        f"- brushwork at commit {m.get('commit', '?')}"
+        + (" with uncommitted changes in src/" if m.get("src_modified") else "")
+        + f"; torch {m['torch']}, {m['torch_threads']} threads, Python {m['python']}; "
         f"bf16 native (`brushwork.device.bf16_supported`): {m['bf16_native']}",
         f"- Date: {meta.get('finished', m['date'])}; the full run took {meta.get('total_s', 0) / 60:.1f} min",
         f"- Load averages (1/5/15 min) at the start and end of the run: {meta.get('load_start', '?')} → "
@@ -157,6 +159,14 @@ def race_section(race: dict[str, Any]) -> str:
         race_pastiche.render(race),
         "",
     ]
+    text += [
+        "The same runs measured against easier targets, pastiche's loss after fewer steps (time from "
+        "each tool's start; work = evaluations counted by their pixels relative to the final size, "
+        "pastiche's over brushwork's, which the machine's load does not change):",
+        "",
+        race_pastiche.render_milestones(race),
+        "",
+    ]
     costs = race.get("evaluation_costs")
     if costs:
         estimates = {label: race_pastiche.estimated_speedup(race, label) for label in ("flat", "pyramid")}
@@ -172,7 +182,9 @@ def race_section(race: dict[str, Any]) -> str:
             "each evaluation by its pixels relative to the final size, is "
             f"{p['reached_evaluations']} evaluations for pastiche, "
             + ", ".join(
-                f"{works[label]:.1f} for brushwork {name}" if works[label] else f"unknown for {name}"
+                f"{works[label]:.1f} for brushwork {name}"
+                if works[label]
+                else f"unknown for brushwork {name} (it did not get there)"
                 for label, name in (("flat", "at the final size only"), ("pyramid", "with the pyramid"))
             )
             + ". Their product estimates the optimization speed-up as "
@@ -269,7 +281,12 @@ def render(meta: dict[str, Any]) -> str:
         race_section(race),
         "",
     ]
+    if NOTES.is_file():  # hand-written sections (web server load, how the defaults were chosen)
+        parts += [NOTES.read_text(encoding="utf-8")]
     return "\n".join(parts)
+
+
+NOTES = HERE / "notes.md"
 
 
 def main() -> None:
@@ -277,7 +294,7 @@ def main() -> None:
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--race-size", default="384")
     parser.add_argument("--race-steps", default="300")
-    parser.add_argument("--race-budget", default="450")
+    parser.add_argument("--race-budget", default="360")
     args = parser.parse_args()
     if not args.render_only:
         meta: dict[str, Any] = {"load_start": load()}
