@@ -81,14 +81,16 @@ def speed_section(speed: dict[str, Any]) -> str:
         "",
     ]
     small = rows[min(rows)]
+    sentences = []
     if small["bf16"] is not None:
         ratio = small["bf16"]["median"] / small["fp32"]["median"]
         verdict = "slower" if ratio > 1 else "faster"
         factor = ratio if ratio > 1 else 1 / ratio
-        text.append(f"bf16 autocast is {factor:.1f}x {verdict} than fp32 at {small['size']} px on this CPU.")
+        sentences.append(f"bf16 autocast is {factor:.1f}x {verdict} than fp32 at {small['size']} px here.")
     if 512 in rows and 1024 in rows:
         scale = rows[1024]["fp32"]["median"] / rows[512]["fp32"]["median"]
-        text.append(f" fp32 time grows {scale:.1f}x from 512 to 1024 px (4x the pixels).")
+        sentences.append(f"fp32 time grows {scale:.1f}x from 512 to 1024 px (4x the pixels).")
+    text.append(" ".join(sentences))
     return "\n".join(text)
 
 
