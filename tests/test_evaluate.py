@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import brushwork
 from brushwork import imageio
@@ -17,15 +15,6 @@ from brushwork.errors import SettingsError, UserInputError
 from brushwork.evaluate import STYLE_LAYERS, Evaluation, evaluate, evaluate_many, ssim
 
 OUTPUT_SIZE = (64, 48)  # tubingen.jpg (128x96) at 64 px
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Two spinning OpenMP threads on a shared 2-core machine make tiny runs slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -29,14 +28,6 @@ from brushwork.server.runner import Runner
 TINY = {"size": "48", "quality": "draft", "steps": "2"}
 LONG = {"size": "48", "quality": "draft", "steps": "400"}  # a minute or so: cancelled or abandoned
 TOKEN = "correct-horse-battery"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 MakeClient = Callable[..., TestClient]
