@@ -19,9 +19,18 @@ from brushwork.config import Settings
 from brushwork.device import preferred_memory_format, resolve_precision
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features import VGG19Features, find_weights, load_weights
-from brushwork.features.vgg import from_caffe, to_caffe
+from brushwork.features.vgg import from_caffe, layer_stride, to_caffe
 from brushwork.imageio import Picture
-from brushwork.optimize import Objective, resize_caffe, run_stage, style_statistics
+from brushwork.memory import (
+    MemoryBudgetError,
+    ScalePlan,
+    default_budget,
+    format_bytes,
+    parse_memory,
+    plan_scale,
+)
+from brushwork.optimize import Evaluator, Objective, resize_caffe, run_stage, style_statistics
+from brushwork.tiles import TiledObjective, receptive_halo, tiled_style_statistics
 
 ImageInput = str | os.PathLike[str] | Picture | npt.NDArray[Any]
 FloatImage = npt.NDArray[np.float32]
@@ -41,8 +50,10 @@ class Progress:
     steps: int  # evaluations planned at this scale
     done: int  # evaluations done in all
     total: int  # evaluations planned in all
-    losses: dict[str, float]
+    losses: dict[str, float]  # of the latest evaluation (empty before the first)
     elapsed: float  # seconds since stylize() started
+    # (tiles done, tiles) while a tiled evaluation is under way; None once an evaluation is complete
+    tile: tuple[int, int] | None = field(default=None, kw_only=True)
     _caffe: torch.Tensor = field(repr=False, compare=False)
 
     def image(self) -> FloatImage:
@@ -65,6 +76,8 @@ class StylizeResult:
     precision: str
     scales: list[tuple[int, int]]
     weights: str
+    memory_budget: int = 0  # bytes the run was planned to stay within
+    plans: list[ScalePlan] = field(default_factory=list)  # how each scale was run (tiles, history)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -80,6 +93,11 @@ class StylizeResult:
             "losses": {k: float(f"{v:.6g}") for k, v in self.losses.items()},
             "scales": [list(s) for s in self.scales],
             "weights": self.weights,
+            "memory": {
+                "budget_mb": round(self.memory_budget / 2**20),
+                "tiles": [plan.tile for plan in self.plans],
+                "lbfgs_history": [plan.history for plan in self.plans],
+            },
             "settings": self.settings.to_dict(),
         }
 
@@ -200,31 +218,29 @@ def stylize(
 
     preset = settings.preset
     sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
-    steps = [preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
+    planned = [preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
+    steps = [preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
+    budget = parse_memory(settings.max_memory) if settings.max_memory else default_budget()
+    plans = _plan_memory(sizes, final_size, budget, net, settings, len(style_full))
     total = sum(steps)
     history: list[dict[str, float]] = []
     prepared = time.perf_counter()
     image: torch.Tensor | None = None
 
-    for index, (size, stage_steps) in enumerate(zip(sizes, steps, strict=True)):
-        content_stage = to_caffe(resize_caffe(content_full, size))
-        style_stage = [
-            to_caffe(
-                resize_caffe(s, _style_size((s.shape[-1], s.shape[-2]), size, settings.style_scale))
-            ).contiguous(memory_format=memory_format)
-            for s in style_full
-        ]
-        stats = style_statistics(net, style_stage, blend, settings, dtype)
-        objective = Objective(
-            net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format
-        )
-        if image is None:
-            image = _initial_image(settings, content_stage, init_picture, size, generator)
-        else:
-            image = resize_caffe(image, size)
-        image = image.contiguous()  # L-BFGS flattens the gradient, which needs the default layout
+    for index, (size, stage_steps, plan) in enumerate(zip(sizes, steps, plans, strict=True)):
         reporter = _Reporter(index + 1, len(sizes), size, stage_steps, total, started, history, callback)
-        image = run_stage(image, objective, stage_steps, settings, reporter)
+        try:
+            image = _run_scale(
+                image, size, stage_steps, plan, reporter, net, settings, content_full, style_full, blend,
+                init_picture, generator, dtype, memory_format,
+            )  # fmt: skip
+        except (MemoryError, RuntimeError) as error:
+            if isinstance(error, RuntimeError) and not _is_out_of_memory(error):
+                raise
+            raise MemoryBudgetError(
+                f"ran out of memory at {size[0]}x{size[1]} (planned for {format_bytes(budget)}): lower "
+                "--size or --max-memory"
+            ) from error
 
     assert image is not None
     rgb = from_caffe(image.float()).clamp(0, 1)
@@ -249,7 +265,92 @@ def stylize(
         precision="bf16" if dtype == torch.bfloat16 else "fp32",
         scales=sizes,
         weights=str(source.path),
+        memory_budget=budget,
+        plans=plans,
     )
+
+
+def _plan_memory(
+    sizes: Sequence[tuple[int, int]],
+    final_size: tuple[int, int],
+    budget: int,
+    net: VGG19Features,
+    settings: Settings,
+    styles: int,
+) -> list[ScalePlan]:
+    """Plan every scale before any work, so a request that cannot fit fails at once."""
+    halo = receptive_halo(net.names)
+    target_bytes = sum(
+        4 * net.channels(layer) / layer_stride(layer) ** 2 for layer in settings.content_layers
+    )
+    return [
+        plan_scale(
+            size,
+            final_size,
+            budget=budget,
+            halo=halo,
+            styles=styles,
+            target_bytes_per_pixel=target_bytes,
+            optimizer=settings.optimizer,
+            tile=settings.tile_size,
+        )
+        for size in sizes
+    ]
+
+
+def _is_out_of_memory(error: RuntimeError) -> bool:
+    text = str(error).lower()
+    return (
+        "out of memory" in text
+        or "can't allocate memory" in text
+        or isinstance(error, torch.OutOfMemoryError)
+    )
+
+
+def _run_scale(
+    image: torch.Tensor | None,
+    size: tuple[int, int],
+    steps: int,
+    plan: ScalePlan,
+    reporter: _Reporter,
+    net: VGG19Features,
+    settings: Settings,
+    content_full: torch.Tensor,
+    style_full: Sequence[torch.Tensor],
+    blend: Sequence[float],
+    init_picture: Picture | None,
+    generator: torch.Generator | None,
+    dtype: torch.dtype,
+    memory_format: torch.memory_format,
+) -> torch.Tensor:
+    """Optimise one scale of the pyramid, whole or in tiles as ``plan`` says."""
+    content_stage = to_caffe(resize_caffe(content_full, size))
+    style_stage = [
+        to_caffe(resize_caffe(s, _style_size((s.shape[-1], s.shape[-2]), size, settings.style_scale)))
+        for s in style_full
+    ]
+    objective: Evaluator
+    if plan.tile is not None:
+        stats = tiled_style_statistics(
+            net, style_stage, blend, settings, dtype, memory_format, plan.tile, plan.halo
+        )
+        objective = TiledObjective(
+            net, settings, content_stage, stats, dtype, memory_format, plan.tile, plan.halo
+        )
+    else:
+        style_stage = [s.contiguous(memory_format=memory_format) for s in style_stage]
+        stats = style_statistics(net, style_stage, blend, settings, dtype)
+        objective = Objective(
+            net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format
+        )
+    del style_stage
+    if image is None:
+        image = _initial_image(settings, content_stage, init_picture, size, generator)
+    else:
+        image = resize_caffe(image, size)
+    del content_stage
+    image = image.contiguous()  # L-BFGS flattens the gradient, which needs the default layout
+    return run_stage(image, objective, steps, settings, reporter, history=plan.history, on_tile=reporter.tile)
 
 
 @dataclass
@@ -265,6 +366,24 @@ class _Reporter:
     history: list[dict[str, float]]
     callback: Callback | None
     step: int = 0
+
+    def tile(self, image: torch.Tensor, done: int, tiles: int) -> None:
+        if self.callback is not None:
+            self.callback(
+                Progress(
+                    scale=self.scale,
+                    scales=self.scales,
+                    size=self.size,
+                    step=self.step,
+                    steps=self.steps,
+                    done=len(self.history),
+                    total=self.total,
+                    losses=dict(self.history[-1]) if self.history else {},
+                    elapsed=time.perf_counter() - self.started,
+                    _caffe=image,
+                    tile=(done, tiles),
+                )
+            )
 
     def __call__(self, image: torch.Tensor, values: dict[str, float]) -> None:
         self.step += 1

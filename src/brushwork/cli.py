@@ -353,10 +353,14 @@ def _run_stylize(args: argparse.Namespace) -> int:
             bar = tqdm(total=p.total, unit="step", file=sys.stderr, dynamic_ncols=True)
         if bar is not None:
             bar.total = p.total
-            bar.set_description(f"scale {p.scale}/{p.scales} {p.size[0]}x{p.size[1]}", refresh=False)
-            bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
+            where = f"scale {p.scale}/{p.scales} {p.size[0]}x{p.size[1]}"
+            if p.tile is not None:
+                where += f" tile {p.tile[0]}/{p.tile[1]}"
+            bar.set_description(where, refresh=p.tile is not None)
+            if "total" in p.losses:
+                bar.set_postfix(loss=f"{p.losses['total']:.4g}", refresh=False)
             bar.update(p.done - bar.n)
-        if args.save_every and p.done % args.save_every == 0:
+        if p.tile is None and args.save_every and p.done % args.save_every == 0:
             imageio.write_image(_intermediate_path(output, p.done), p.image())
 
     try:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from brushwork.errors import SettingsError
 from brushwork.features.vgg import check_layers
+from brushwork.memory import parse_memory
 
 Quality = Literal["draft", "normal", "high"]
 StyleLoss = Literal["gram", "meancov"]
@@ -24,18 +25,31 @@ MAX_SIZE = 16384
 STRENGTH_RANGE = 100.0  # style:content ratio at strength 1 (and its inverse near 0)
 
 
+# Above this many pixels a scale's iterations shrink in proportion to its size, so that each large
+# scale costs about as much as one of this size: at print sizes the coarser scales have already set
+# the picture, and the fine ones only add detail (a 3840 px scale costs 32x a 512 px one per step).
+LARGE_SCALE_PIXELS = 1024 * 512
+
+
 @dataclass(frozen=True)
 class QualityPreset:
-    """Iterations at the final scale and at each coarser scale of the pyramid."""
+    """Iterations at the final scale and at each coarser scale of the pyramid, and the fewest any
+    scale gets however large it is."""
 
     final_steps: int
     coarse_steps: int
+    min_steps: int
+
+    def steps_at(self, planned: int, pixels: int) -> int:
+        if pixels <= LARGE_SCALE_PIXELS:
+            return planned
+        return max(min(self.min_steps, planned), math.ceil(planned * LARGE_SCALE_PIXELS / pixels))
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    "draft": QualityPreset(final_steps=5, coarse_steps=40),
-    "normal": QualityPreset(final_steps=15, coarse_steps=60),
-    "high": QualityPreset(final_steps=60, coarse_steps=100),
+    "draft": QualityPreset(final_steps=5, coarse_steps=40, min_steps=2),
+    "normal": QualityPreset(final_steps=15, coarse_steps=60, min_steps=3),
+    "high": QualityPreset(final_steps=60, coarse_steps=100, min_steps=8),
 }
 
 
@@ -88,6 +102,20 @@ class Settings:
     pyramid: bool = field(default=True, metadata={"help": "optimize coarse to fine"})
     pyramid_start: int = field(
         default=128, metadata={"help": "long side of the coarsest scale; each next scale doubles it"}
+    )
+    max_memory: str | None = field(
+        default=None,
+        metadata={
+            "help": "memory budget such as 6GB; larger outputs are optimized in tiles to stay within "
+            "it (default: three quarters of the memory available)"
+        },
+    )
+    tile_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "optimize scales larger than this in tiles of this many pixels a side (a multiple "
+            "of 16; default: only when the memory budget needs it)"
+        },
     )
     seed: int | None = field(default=None, metadata={"help": "random seed for repeatable runs"})
     precision: Precision = field(
@@ -178,5 +206,9 @@ def validate(s: Settings) -> None:
     _one_of("precision", s.precision, ("auto", "bf16", "fp32"))
     _one_of("preserve_color", s.preserve_color, (None, "ycbcr", "lab"))
     _one_of("match_colors", s.match_colors, (None, "meancov", "histogram"))
+    if s.max_memory is not None:
+        parse_memory(s.max_memory)
+    if s.tile_size is not None and (s.tile_size < 64 or s.tile_size % 16):
+        raise SettingsError(f"tile-size must be a multiple of 16 and at least 64, got {s.tile_size}")
     if s.seed is not None and not 0 <= s.seed < 2**63:
         raise SettingsError(f"seed must be between 0 and 2**63-1, got {s.seed}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,19 @@ def default_style_layer_weights(settings: Settings) -> tuple[float, ...]:
     if settings.style_layer_weights is not None:
         return settings.style_layer_weights
     return tuple(1.0 for _ in settings.style_layers)
+
+
+def relative_norm(settings: Settings, target: torch.Tensor) -> float:
+    """Divide a term by its target's mean square, making it a relative error (if enabled)."""
+    if not settings.normalize_losses:
+        return 1.0
+    return max(float(target.pow(2).mean()), 1e-12)
+
+
+class Evaluator(Protocol):
+    def evaluate(
+        self, image: torch.Tensor, scale: float, on_tile: Callable[[int, int], None] | None = None
+    ) -> dict[str, float]: ...
 
 
 @dataclass(frozen=True)
@@ -90,19 +104,23 @@ class Objective:
             zip(settings.style_layers, default_style_layer_weights(settings), strict=True)
         )
         self.tv_scale = (max(content.shape[-2:]) / TV_REFERENCE_SIZE) ** 2
-        self.content_norm = {k: self._norm(v) for k, v in self.content.items()}
+        self.content_norm = {k: relative_norm(settings, v) for k, v in self.content.items()}
         if settings.style_loss == "gram":
-            self.style_norm = {k: self._norm(v) for k, v in style.gram.items()}
+            self.style_norm = {k: relative_norm(settings, v) for k, v in style.gram.items()}
         else:
             self.style_norm = {
-                k: self._norm(style.mean[k]) + self._norm(style.covariance[k]) for k in style.mean
+                k: relative_norm(settings, style.mean[k]) + relative_norm(settings, style.covariance[k])
+                for k in style.mean
             }
 
-    def _norm(self, target: torch.Tensor) -> float:
-        """Divide a term by its target's mean square, making it a relative error (if enabled)."""
-        if not self.settings.normalize_losses:
-            return 1.0
-        return max(float(target.pow(2).mean()), 1e-12)
+    def evaluate(
+        self, image: torch.Tensor, scale: float, on_tile: Callable[[int, int], None] | None = None
+    ) -> dict[str, float]:
+        """Loss terms of ``image`` (a leaf); sets ``image.grad`` to the gradient of ``scale`` × the total."""
+        image.grad = None
+        total, parts = self(image)
+        (total * scale).backward()
+        return _floats(total, parts)
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         s = self.settings
@@ -134,18 +152,28 @@ StepHook = Callable[[torch.Tensor, dict[str, float]], None]
 
 
 def run_stage(
-    image: torch.Tensor, objective: Objective, steps: int, settings: Settings, on_step: StepHook
+    image: torch.Tensor,
+    objective: Evaluator,
+    steps: int,
+    settings: Settings,
+    on_step: StepHook,
+    *,
+    history: int = 100,
+    on_tile: Callable[[torch.Tensor, int, int], None] | None = None,
 ) -> torch.Tensor:
-    """Optimise ``image`` for ``steps`` loss evaluations; returns the optimised image (detached)."""
+    """Optimise ``image`` for ``steps`` loss evaluations; returns the optimised image (detached).
+
+    ``history`` is L-BFGS's number of curvature pairs (memory: two image-sized vectors each);
+    ``on_tile`` hears about each tile of an evaluation when the objective works in tiles.
+    """
     x = image.detach().clone().requires_grad_(True)
+    tile_hook = None if on_tile is None else (lambda done, tiles: on_tile(x.detach(), done, tiles))
     if settings.optimizer == "adam":
         adam = torch.optim.Adam([x], lr=settings.learning_rate)
         for _ in range(steps):
-            adam.zero_grad(set_to_none=True)
-            total, parts = objective(x)
-            total.backward()
+            values = objective.evaluate(x, 1.0, tile_hook)
             adam.step()
-            on_step(x.detach(), _floats(total, parts))
+            on_step(x.detach(), values)
         return x.detach()
 
     # L-BFGS skips curvature pairs with y·s below an absolute 1e-10, and its first step moves the
@@ -157,18 +185,15 @@ def run_stage(
         lr=1.0,
         max_iter=steps,
         max_eval=steps,
-        history_size=100,
+        history_size=history,
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )
 
     def closure() -> torch.Tensor:
-        lbfgs.zero_grad(set_to_none=True)
-        total, parts = objective(x)
-        scaled = total * positions
-        scaled.backward()
-        on_step(x.detach(), _floats(total, parts))
-        return scaled
+        values = objective.evaluate(x, positions, tile_hook)
+        on_step(x.detach(), values)
+        return torch.tensor(values["total"] * positions)
 
     lbfgs.step(closure)
     return x.detach()

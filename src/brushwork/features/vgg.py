@@ -45,6 +45,12 @@ def from_caffe(caffe: torch.Tensor) -> torch.Tensor:
     return ((caffe + mean) / 255.0).flip(1)
 
 
+def layer_stride(name: str) -> int:
+    """Pixels per feature position at a layer: 1 in block 1, doubling after each pooling."""
+    block = int(name[4])  # conv4_2, relu4_2, pool4 → 4
+    return 1 << (block if name.startswith("pool") else block - 1)
+
+
 def check_layers(layers: Iterable[str]) -> None:
     for layer in layers:
         if layer not in LAYER_NAMES:
@@ -95,6 +101,12 @@ class VGG19Features(nn.Module):
         conv.weight = nn.Parameter(weight.clone(), requires_grad=False)
         conv.bias = nn.Parameter(bias.clone(), requires_grad=False)
         return conv
+
+    def channels(self, layer: str) -> int:
+        """Number of channels of a requested layer's activation."""
+        conv = self.trunk[self.names.index(layer.replace("relu", "conv"))]
+        assert isinstance(conv, nn.Conv2d)
+        return int(conv.out_channels)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``x`` is in Caffe space (see :func:`to_caffe`); returns ``{layer: activation}``."""

@@ -201,6 +201,8 @@ class _Reporter:
 
     def __call__(self, p: Progress) -> None:
         self.runner._check(self.job_id)
+        if p.tile is not None:  # mid-evaluation of a tiled scale: only the cancel check above
+            return
         self.done = p.done
         config = self.runner.config
         now = time.monotonic()

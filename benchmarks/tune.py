@@ -1,0 +1,164 @@
+"""The defaults sweep: every shared content × style pair under each candidate setting.
+
+    python benchmarks/tune.py --size 192 --out benchmarks/results/tune     # runs (resumable)
+    python benchmarks/tune.py --size 192 --out benchmarks/results/tune --report docs/tuning
+
+Each variant changes one setting from the defaults. Runs go variant by variant, so an interrupted
+sweep still leaves whole variants; finished outputs are skipped on a rerun. Scores (see
+``brushwork.evaluate``) are appended to OUT/scores.jsonl. ``--report DIR`` summarises them: a table
+in DIR/tuning.md, a plot of content fidelity against style match in DIR/tuning.png, and one sheet
+per variant (DIR/sheet_<variant>.jpg).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import brushwork
+from brushwork.evaluate import evaluate_many
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
+
+# name → overrides of the defaults; the first is the baseline.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "meancov": {"style_loss": "meancov"},
+    "tv0": {"tv_weight": 0.0},
+    "tv10": {"tv_weight": 10.0},
+    "avgpool": {"pooling": "avg"},
+    "zeropad": {"padding": "zeros"},
+    "noise_init": {"init": "noise"},
+    "single_scale": {"pyramid": False, "steps": 40},
+    "shallow_layers": {"style_layer_weights": (5 / 3, 4 / 3, 1.0, 2 / 3, 1 / 3)},
+    "deep_layers": {"style_layer_weights": (1 / 3, 2 / 3, 1.0, 4 / 3, 5 / 3)},
+    "draft": {"quality": "draft"},
+    "high": {"quality": "high"},
+}
+
+
+def pairs() -> list[tuple[Path, Path]]:
+    contents = sorted((SHARED / "content").glob("*.jpg"))
+    styles = sorted((SHARED / "style").glob("*.jpg"))
+    return [(c, s) for c in contents for s in styles]
+
+
+def run(out: Path, size: int, variants: list[str]) -> None:
+    torch.set_num_threads(1)  # leaves the other core free; see BENCHMARKS.md on oversubscription
+    scores_path = out / "scores.jsonl"
+    for variant in variants:
+        folder = out / variant
+        folder.mkdir(parents=True, exist_ok=True)
+        for content, style in pairs():
+            path = folder / f"{content.stem}__{style.stem}.png"
+            if path.exists():
+                continue
+            started = time.perf_counter()
+            result = brushwork.stylize(content, style, size=size, seed=0, **VARIANTS[variant])
+            seconds = time.perf_counter() - started
+            (evaluation,) = evaluate_many(content, [style], [result.image])
+            result.save(path)
+            record = {
+                "variant": variant,
+                "content": content.stem,
+                "style": style.stem,
+                "seconds": round(seconds, 2),
+                "loss": round(result.losses["total"], 5),
+                **evaluation.to_dict(),
+            }
+            with scores_path.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            print(variant, content.stem, style.stem, f"{seconds:.1f}s", flush=True)
+
+
+def report(out: Path, dest: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from brushwork.sheet import make_sheet, save_sheet
+
+    records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    by_variant: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_variant.setdefault(record["variant"], []).append(record)
+    dest.mkdir(parents=True, exist_ok=True)
+    complete = {v: rs for v, rs in by_variant.items() if len(rs) == len(pairs())}
+
+    def summary(rs: list[dict[str, Any]]) -> dict[str, float]:
+        return {
+            "content": statistics.mean(r["content_error"] for r in rs),
+            "ssim": statistics.mean(r["ssim"] for r in rs),
+            "gram": statistics.mean(r["style_gram"] for r in rs),
+            "meancov": statistics.mean(r["style_meancov"] for r in rs),
+            "seconds": statistics.mean(r["seconds"] for r in rs),
+        }
+
+    baseline = {(r["content"], r["style"]): r for r in complete.get("default", [])}
+    lines = [
+        "| variant | changes | content error ↓ | SSIM ↑ | Gram distance ↓ | mean/cov distance ↓ "
+        "| pairs better than default (content / Gram) | s per run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for variant, rs in complete.items():
+        s = summary(rs)
+        if baseline and variant != "default":
+            keys = [(r["content"], r["style"]) for r in rs]
+            better_content = sum(
+                r["content_error"] < baseline[k]["content_error"] for r, k in zip(rs, keys, strict=True)
+            )
+            better_gram = sum(
+                r["style_gram"] < baseline[k]["style_gram"] for r, k in zip(rs, keys, strict=True)
+            )
+            wins = f"{better_content} / {better_gram} of {len(rs)}"
+        else:
+            wins = "—"
+        changes = ", ".join(f"{k}={v}" for k, v in VARIANTS[variant].items()) or "—"
+        lines.append(
+            f"| {variant} | {changes} | {s['content']:.3f} | {s['ssim']:.3f} | {s['gram']:.3f} "
+            f"| {s['meancov']:.3f} | {wins} | {s['seconds']:.1f} |"
+        )
+    (dest / "tuning.md").write_text("\n".join(lines) + "\n")
+
+    figure, axis = plt.subplots(figsize=(7, 5.5), dpi=120)
+    for variant, rs in complete.items():
+        s = summary(rs)
+        axis.scatter(s["gram"], s["content"], s=60 if variant == "default" else 35)
+        axis.annotate(variant, (s["gram"], s["content"]), textcoords="offset points", xytext=(5, 4))
+    axis.set_xlabel("style: relative Gram distance to the painting (lower = more like the painting)")
+    axis.set_ylabel("content: relative relu4_2 error (lower = more like the photo)")
+    axis.set_title(f"Mean over {len(pairs())} content × style pairs, one setting changed per point")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(dest / "tuning.png")
+
+    contents = sorted({c.stem for c, _ in pairs()})
+    styles = sorted({s.stem for _, s in pairs()})
+    for variant in complete:
+        rows = [[out / variant / f"{c}__{s}.png" for s in styles] for c in contents]
+        sheet = make_sheet(rows, row_labels=contents, col_labels=styles, cell_size=160)
+        save_sheet(sheet, dest / f"sheet_{variant}.jpg")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=192)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--report", type=Path, help="summarise finished variants into this folder")
+    args = parser.parse_args()
+    if args.report:
+        report(args.out, args.report)
+    else:
+        run(args.out, args.size, args.variants)
+
+
+if __name__ == "__main__":
+    main()
