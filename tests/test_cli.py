@@ -240,6 +240,12 @@ USER_ERRORS: dict[str, Case] = {
     "nan weight": option("--tv-weight", "nan", mentions=["tv-weight", "nan"]),
     "not a number": option("--size", "big", mentions=["--size", "big"]),
     "negative save-every": option("--save-every", "-1", mentions=["save-every"]),
+    "max-memory nonsense": option("--max-memory", "lots", mentions=["max-memory", "lots"]),
+    "max-memory too small": option("--max-memory", "10MB", mentions=["max-memory"]),
+    "tile size off the grid": option("--tile-size", "100", mentions=["tile-size", "16"]),
+    "too big for the budget": option(
+        "--size", "8000", "--max-memory", "700MB", mentions=["8000x6000", "--size", "--max-memory"]
+    ),
     "no -o": no_output_option,
     "unknown extension": output_at("out.xyz", mentions=["out.xyz", ".xyz"]),
     "missing directory": output_at("missing_dir/out.png", mentions=["missing_dir"]),
@@ -488,6 +494,19 @@ def test_terminal_shows_progress_then_the_result(
     assert len(screen) == 2, screen
     assert "100%" in screen[0] and "2/2" in screen[0]
     assert screen[1].startswith(f"wrote {inputs.out}")
+
+
+def test_terminal_shows_scale_and_tile(
+    inputs: Inputs, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = TerminalIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    outcome = run_cli(capsys, *inputs.argv("--size", "160", "--steps", "1", "--tile-size", "64"))
+    monkeypatch.undo()
+    assert outcome.status == 0
+    written = terminal.getvalue()
+    assert "scale 1/1 160x120 tile 1/6" in written and "tile 6/6" in written
+    assert inputs.out.is_file()
 
 
 def test_terminal_quiet_shows_nothing(

@@ -203,11 +203,6 @@ def stylize(
     generator = torch.Generator().manual_seed(settings.seed) if settings.seed is not None else None
 
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
-    content_full = _to_tensor(imageio.resize(content_picture.rgb, final_size), device)
-    style_full = [_to_tensor(p.rgb, device) for p in style_pictures]
-    if settings.match_colors is not None:
-        style_full = [color.match_color(s, content_full, settings.match_colors) for s in style_full]
-
     net = VGG19Features(
         load_weights(source),
         settings.content_layers + settings.style_layers,
@@ -221,7 +216,12 @@ def stylize(
     planned = [preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
     steps = [preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
     budget = parse_memory(settings.max_memory) if settings.max_memory else default_budget()
-    plans = _plan_memory(sizes, final_size, budget, net, settings, len(style_full))
+    plans = _plan_memory(sizes, final_size, budget, net, settings, len(style_pictures))
+
+    content_full = _to_tensor(imageio.resize(content_picture.rgb, final_size), device)
+    style_full = [_to_tensor(p.rgb, device) for p in style_pictures]
+    if settings.match_colors is not None:
+        style_full = [color.match_color(s, content_full, settings.match_colors) for s in style_full]
     total = sum(steps)
     history: list[dict[str, float]] = []
     prepared = time.perf_counter()

@@ -135,7 +135,7 @@ def plan_scale(
         per_pair = 2 * IMAGE_BYTES_PER_PIXEL * pixels
         history = min(MAX_LBFGS_HISTORY, int((spare / 2 - optimizer_bytes(0)) // per_pair))
         if history < MIN_LBFGS_HISTORY:
-            raise _too_big(size, budget, fixed + optimizer_bytes(MIN_LBFGS_HISTORY))
+            raise _too_big(size, final_size, budget, fixed + optimizer_bytes(MIN_LBFGS_HISTORY))
     tile_bytes = spare - optimizer_bytes(history)
     if forced:
         assert tile is not None
@@ -143,21 +143,24 @@ def plan_scale(
             fixed + optimizer_bytes(history) + FORWARD_BACKWARD_BYTES_PER_PIXEL * (tile + 2 * halo) ** 2
         )
         if estimate > budget:
-            raise _too_big(size, budget, estimate)
+            raise _too_big(size, final_size, budget, estimate)
         return ScalePlan(size, tile, halo, history, int(estimate))
     side = math.isqrt(max(0, int(tile_bytes // FORWARD_BACKWARD_BYTES_PER_PIXEL)))
     core = (side - 2 * halo) // TILE_ALIGN * TILE_ALIGN
     if core < MIN_TILE_CORE:
-        raise _too_big(size, budget, fixed + optimizer_bytes(history))
+        raise _too_big(size, final_size, budget, fixed + optimizer_bytes(history))
     if core >= max(width, height):  # one tile would hold it all: run it whole, with this history
         return ScalePlan(size, None, 0, history, int(fixed + whole + optimizer_bytes(history)))
     tile_peak = FORWARD_BACKWARD_BYTES_PER_PIXEL * (core + 2 * halo) ** 2
     return ScalePlan(size, core, halo, history, int(fixed + optimizer_bytes(history) + tile_peak))
 
 
-def _too_big(size: tuple[int, int], budget: int, needed: float) -> MemoryBudgetError:
+def _too_big(
+    size: tuple[int, int], final_size: tuple[int, int], budget: int, needed: float
+) -> MemoryBudgetError:
+    scale = "" if size == final_size else f" at its {size[0]}x{size[1]} scale"
     return MemoryBudgetError(
-        f"{size[0]}x{size[1]} does not fit in a memory budget of {format_bytes(budget)} "
-        f"(needs more than {format_bytes(needed)}): lower --size, or raise --max-memory if the "
-        "machine has the memory"
+        f"a {final_size[0]}x{final_size[1]} result does not fit in a memory budget of "
+        f"{format_bytes(budget)} (needs more than {format_bytes(needed)}{scale}): lower --size, or "
+        "raise --max-memory if the machine has the memory"
     )
