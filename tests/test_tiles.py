@@ -11,6 +11,7 @@ import pytest
 import torch
 
 import brushwork
+from brushwork import memory
 from brushwork.api import Progress, _to_tensor
 from brushwork.config import Settings
 from brushwork.features import VGG19Features, find_weights, load_weights
@@ -151,3 +152,17 @@ print(r.plans[-1].tile, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 102
     print("tile", tile, "peak MB", peak // 2**20)
     assert tile != "None"
     assert peak <= parse_memory("1GB"), peak
+
+
+def test_default_budget_is_comfortable_first_then_what_the_machine_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(memory, "available_memory", lambda: 24 * 2**30)
+    assert memory.default_budgets() == [6 * 2**30, 18 * 2**30]
+    monkeypatch.setattr(memory, "available_memory", lambda: 4 * 2**30)
+    assert memory.default_budgets() == [3 * 2**30]
+
+
+def test_big_request_fails_before_any_work(content_image: Path, style_image: Path) -> None:
+    with pytest.raises(MemoryBudgetError, match="a 8000x6000 result does not fit"):
+        brushwork.stylize(content_image, style_image, size=8000, max_memory="2GB")

@@ -24,7 +24,7 @@ from brushwork.imageio import Picture
 from brushwork.memory import (
     MemoryBudgetError,
     ScalePlan,
-    default_budget,
+    default_budgets,
     format_bytes,
     parse_memory,
     plan_scale,
@@ -215,8 +215,14 @@ def stylize(
     sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
     planned = [preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
     steps = [preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
-    budget = parse_memory(settings.max_memory) if settings.max_memory else default_budget()
-    plans = _plan_memory(sizes, final_size, budget, net, settings, len(style_pictures))
+    budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
+    for budget in budgets:
+        try:
+            plans = _plan_memory(sizes, final_size, budget, net, settings, len(style_pictures))
+            break
+        except MemoryBudgetError:
+            if budget == budgets[-1]:
+                raise
 
     content_full = _to_tensor(imageio.resize(content_picture.rgb, final_size), device)
     style_full = [_to_tensor(p.rgb, device) for p in style_pictures]

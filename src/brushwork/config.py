@@ -28,7 +28,7 @@ STRENGTH_RANGE = 100.0  # style:content ratio at strength 1 (and its inverse nea
 # Above this many pixels a scale's iterations shrink in proportion to its size, so that each large
 # scale costs about as much as one of this size: at print sizes the coarser scales have already set
 # the picture, and the fine ones only add detail (a 3840 px scale costs 32x a 512 px one per step).
-LARGE_SCALE_PIXELS = 1024 * 512
+LARGE_SCALE_PIXELS = 512 * 512
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,8 @@ class Settings:
     max_memory: str | None = field(
         default=None,
         metadata={
-            "help": "memory budget such as 6GB; larger outputs are optimized in tiles to stay within "
-            "it (default: three quarters of the memory available)"
+            "help": "memory budget such as 6GB; outputs too large for it are optimized in tiles "
+            "(default: 6GB, or up to three quarters of the available memory if the size needs more)"
         },
     )
     tile_size: int | None = field(
