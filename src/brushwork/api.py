@@ -374,26 +374,14 @@ class _Reporter:
     step: int = 0
 
     def tile(self, image: torch.Tensor, done: int, tiles: int) -> None:
-        if self.callback is not None:
-            self.callback(
-                Progress(
-                    scale=self.scale,
-                    scales=self.scales,
-                    size=self.size,
-                    step=self.step,
-                    steps=self.steps,
-                    done=len(self.history),
-                    total=self.total,
-                    losses=dict(self.history[-1]) if self.history else {},
-                    elapsed=time.perf_counter() - self.started,
-                    _caffe=image,
-                    tile=(done, tiles),
-                )
-            )
+        self._send(image, dict(self.history[-1]) if self.history else {}, (done, tiles))
 
     def __call__(self, image: torch.Tensor, values: dict[str, float]) -> None:
         self.step += 1
         self.history.append(values)
+        self._send(image, dict(values), None)
+
+    def _send(self, image: torch.Tensor, losses: dict[str, float], tile: tuple[int, int] | None) -> None:
         if self.callback is not None:
             self.callback(
                 Progress(
@@ -404,9 +392,10 @@ class _Reporter:
                     steps=self.steps,
                     done=len(self.history),
                     total=self.total,
-                    losses=dict(values),
+                    losses=losses,
                     elapsed=time.perf_counter() - self.started,
                     _caffe=image,
+                    tile=tile,
                 )
             )
 

@@ -36,6 +36,16 @@ def relative_norm(settings: Settings, target: torch.Tensor) -> float:
     return max(float(target.pow(2).mean()), 1e-12)
 
 
+def style_norms(settings: Settings, style: StyleStats) -> dict[str, float]:
+    """Per style layer, what its term is divided by (see :func:`relative_norm`)."""
+    if settings.style_loss == "gram":
+        return {k: relative_norm(settings, v) for k, v in style.gram.items()}
+    return {
+        k: relative_norm(settings, style.mean[k]) + relative_norm(settings, style.covariance[k])
+        for k in style.mean
+    }
+
+
 class Evaluator(Protocol):
     def evaluate(
         self, image: torch.Tensor, scale: float, on_tile: Callable[[int, int], None] | None = None
@@ -105,13 +115,7 @@ class Objective:
         )
         self.tv_scale = (max(content.shape[-2:]) / TV_REFERENCE_SIZE) ** 2
         self.content_norm = {k: relative_norm(settings, v) for k, v in self.content.items()}
-        if settings.style_loss == "gram":
-            self.style_norm = {k: relative_norm(settings, v) for k, v in style.gram.items()}
-        else:
-            self.style_norm = {
-                k: relative_norm(settings, style.mean[k]) + relative_norm(settings, style.covariance[k])
-                for k in style.mean
-            }
+        self.style_norm = style_norms(settings, style)
 
     def evaluate(
         self, image: torch.Tensor, scale: float, on_tile: Callable[[int, int], None] | None = None

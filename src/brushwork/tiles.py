@@ -27,7 +27,13 @@ from brushwork.config import Settings
 from brushwork.device import autocast
 from brushwork.features.vgg import VGG19Features, layer_stride
 from brushwork.memory import TILE_ALIGN
-from brushwork.optimize import TV_REFERENCE_SIZE, StyleStats, default_style_layer_weights, relative_norm
+from brushwork.optimize import (
+    TV_REFERENCE_SIZE,
+    StyleStats,
+    default_style_layer_weights,
+    relative_norm,
+    style_norms,
+)
 
 TileHook = Callable[[int, int], None]
 
@@ -246,13 +252,7 @@ class TiledObjective:
                     image_rows, image_cols = tile.core_in_image(layer_stride(layer))
                     self.content[layer][:, image_rows, image_cols] = f[0, :, rows, cols].float()
         self.content_norm = {k: relative_norm(settings, v) for k, v in self.content.items()}
-        if settings.style_loss == "gram":
-            self.style_norm = {k: relative_norm(settings, v) for k, v in style.gram.items()}
-        else:
-            self.style_norm = {
-                k: relative_norm(settings, style.mean[k]) + relative_norm(settings, style.covariance[k])
-                for k in style.mean
-            }
+        self.style_norm = style_norms(settings, style)
 
     def evaluate(
         self, image: torch.Tensor, scale: float, on_tile: TileHook | None = None

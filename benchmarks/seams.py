@@ -1,0 +1,58 @@
+"""Seam check of a tiled result, and a 100 % crop where four tiles meet.
+
+    python benchmarks/seams.py benchmarks/results/large_3840.png --tile 640 --crop docs/crop_3840.png
+
+Compares the mean absolute luminance step across the final scale's tile borders with the same
+measure over every column and row of the picture (a seam shows as a ratio well above 1), and
+crops 512 x 512 pixels centred on an inner corner of the tile grid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from brushwork.imageio import read_image, write_image
+from brushwork.tiles import plan_tiles
+
+HALO = 96
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("image", type=Path)
+    parser.add_argument("--tile", type=int, required=True, help="core size of the final scale's tiles")
+    parser.add_argument("--crop", type=Path)
+    args = parser.parse_args()
+
+    rgb = read_image(args.image).rgb
+    luma = rgb.mean(axis=2)
+    height, width = luma.shape
+    tiles = plan_tiles(height, width, args.tile, HALO)
+    columns = sorted({t.right for t in tiles if t.right < width})
+    rows = sorted({t.bottom for t in tiles if t.bottom < height})
+    across = np.abs(np.diff(luma, axis=1))  # across[:, x - 1] is the step between x - 1 and x
+    down = np.abs(np.diff(luma, axis=0))
+    at_columns = float(across[:, [c - 1 for c in columns]].mean()) if columns else float("nan")
+    at_rows = float(down[[r - 1 for r in rows], :].mean()) if rows else float("nan")
+    report = {
+        "size": [width, height],
+        "tiles": len(tiles),
+        "column_borders": columns,
+        "row_borders": rows,
+        "step_at_column_borders / everywhere": round(at_columns / float(across.mean()), 3),
+        "step_at_row_borders / everywhere": round(at_rows / float(down.mean()), 3),
+    }
+    if args.crop and columns and rows:
+        x, y = columns[len(columns) // 2], rows[len(rows) // 2]
+        top, left = max(0, y - 256), max(0, x - 256)
+        write_image(args.crop, rgb[top : top + 512, left : left + 512])
+        report["crop"] = {"left": left, "top": top, "size": 512, "corner": [x, y]}
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
