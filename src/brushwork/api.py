@@ -218,7 +218,7 @@ def stylize(
     budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
     for budget in budgets:
         try:
-            plans = _plan_memory(sizes, final_size, budget, net, settings, len(style_pictures))
+            plans = _plan_memory(sizes, steps, final_size, budget, net, settings, len(style_pictures))
             break
         except MemoryBudgetError:
             if budget == budgets[-1]:
@@ -278,6 +278,7 @@ def stylize(
 
 def _plan_memory(
     sizes: Sequence[tuple[int, int]],
+    steps: Sequence[int],
     final_size: tuple[int, int],
     budget: int,
     net: VGG19Features,
@@ -298,9 +299,10 @@ def _plan_memory(
             styles=styles,
             target_bytes_per_pixel=target_bytes,
             optimizer=settings.optimizer,
+            steps=scale_steps,
             tile=settings.tile_size,
         )
-        for size in sizes
+        for size, scale_steps in zip(sizes, steps, strict=True)
     ]
 
 

@@ -103,11 +103,13 @@ def plan_scale(
     styles: int,
     target_bytes_per_pixel: float,
     optimizer: str,
+    steps: int = MAX_LBFGS_HISTORY,
     tile: int | None = None,
 ) -> ScalePlan:
     """Choose whole-image or tiled optimisation, the tile size and L-BFGS's history for a scale.
 
     ``target_bytes_per_pixel`` is the size of the content features kept as targets, per image pixel;
+    ``steps`` the evaluations planned at this scale (L-BFGS never keeps more pairs than that);
     ``tile`` forces tiles of that core size on scales larger than it. Raises
     :class:`MemoryBudgetError` when even the smallest tiles do not fit.
     """
@@ -127,22 +129,24 @@ def plan_scale(
 
     spare = budget - fixed
     whole = FORWARD_BACKWARD_BYTES_PER_PIXEL * pixels
-    history = MAX_LBFGS_HISTORY if optimizer != "adam" else 0
+    useful = min(MAX_LBFGS_HISTORY, max(1, steps))  # more pairs than evaluations are never filled
+    least = min(MIN_LBFGS_HISTORY, useful)
+    history = useful if optimizer != "adam" else 0
     forced = tile is not None and max(width, height) > tile
     # Prefer the whole image at once (no halo, one pass) while L-BFGS keeps a useful history.
-    while not forced and (history >= 20 or optimizer == "adam"):
+    while not forced and (history >= min(20, useful) or optimizer == "adam"):
         if whole + optimizer_bytes(history) <= spare:
             return ScalePlan(size, None, 0, history, int(fixed + whole + optimizer_bytes(history)))
-        if optimizer == "adam":
+        if optimizer == "adam" or history == 0:
             break
         history //= 2
     # Tiled: give the optimizer at most half of what is left, the tiles the rest.
     history = 0
     if optimizer != "adam":
         per_pair = 2 * IMAGE_BYTES_PER_PIXEL * pixels
-        history = min(MAX_LBFGS_HISTORY, int((spare / 2 - optimizer_bytes(0)) // per_pair))
-        if history < MIN_LBFGS_HISTORY:
-            raise _too_big(size, final_size, budget, fixed + optimizer_bytes(MIN_LBFGS_HISTORY))
+        history = min(useful, int((spare / 2 - optimizer_bytes(0)) // per_pair))
+        if history < least:
+            raise _too_big(size, final_size, budget, fixed + optimizer_bytes(least))
     tile_bytes = spare - optimizer_bytes(history)
     if forced:
         assert tile is not None
