@@ -2,7 +2,8 @@
 
     python benchmarks/bench_large.py --size 3840 --max-memory 6GB [--threads 2] [-- extra CLI flags]
 
-Runs ``python -m brushwork taj_mahal.jpg starry_night.jpg -o OUT --size N --bit-depth 16`` in a child
+Centre-crops taj_mahal.jpg to 16:9 (so that --size 3840 gives 3840 x 2160, as the issue's sizes),
+runs ``python -m brushwork taj_16x9.png starry_night.jpg -o OUT --size N --bit-depth 16`` in a child
 process, and records its wall time and peak resident memory (the child's own ru_maxrss) as one JSON
 line in benchmarks/results/large.jsonl. The output lands in benchmarks/results/large_<N>.png.
 """
@@ -24,8 +25,23 @@ SHARED = ROOT.parent / "shared" / "images"
 RESULTS = ROOT / "benchmarks" / "results"
 
 
+def crop_16x9(path: Path) -> Path:
+    from PIL import Image
+
+    cropped = RESULTS / f"{path.stem}_16x9.png"
+    with Image.open(path) as image:
+        width, height = image.size
+        new_width = min(width, height * 16 // 9) // 16 * 16  # exactly 16:9
+        new_height = new_width * 9 // 16
+        left, top = (width - new_width) // 2, (height - new_height) // 2
+        image.convert("RGB").crop((left, top, left + new_width, top + new_height)).save(cropped)
+    return cropped
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, required=True)
     parser.add_argument("--max-memory", default=None)
     parser.add_argument("--threads", type=int, default=2)
@@ -35,8 +51,9 @@ def main() -> None:
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
+    content = crop_16x9(args.content)
     output = RESULTS / f"large_{args.size}.png"
-    command = [sys.executable, "-m", "brushwork", str(args.content), str(args.style), "-o", str(output)]
+    command = [sys.executable, "-m", "brushwork", str(content), str(args.style), "-o", str(output)]
     command += ["--size", str(args.size), "--bit-depth", "16", "--seed", "0", "--json", "--quiet"]
     if args.max_memory:
         command += ["--max-memory", args.max_memory]

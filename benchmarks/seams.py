@@ -22,7 +22,9 @@ HALO = 96
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("image", type=Path)
     parser.add_argument("--tile", type=int, required=True, help="core size of the final scale's tiles")
     parser.add_argument("--crop", type=Path)

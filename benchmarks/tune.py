@@ -6,8 +6,9 @@
 Each variant changes one setting from the defaults. Runs go variant by variant, so an interrupted
 sweep still leaves whole variants; finished outputs are skipped on a rerun. Scores (see
 ``brushwork.evaluate``) are appended to OUT/scores.jsonl. ``--report DIR`` summarises them: a table
-in DIR/tuning.md, a plot of content fidelity against style match in DIR/tuning.png, and one sheet
-per variant (DIR/sheet_<variant>.jpg).
+in DIR/tuning.md, a plot of content fidelity against style match in DIR/tuning.png, every variant
+side by side on seven pairs (DIR/variants.jpg), the default's sheet of all pairs
+(DIR/sheet_default.jpg) and the other variants' sheets (OUT/sheet_<variant>.jpg).
 """
 
 from __future__ import annotations
@@ -144,11 +145,20 @@ def report(out: Path, dest: Path) -> None:
     for variant in complete:
         rows = [[out / variant / f"{c}__{s}.png" for s in styles] for c in contents]
         sheet = make_sheet(rows, row_labels=contents, col_labels=styles, cell_size=160)
-        save_sheet(sheet, dest / f"sheet_{variant}.jpg")
+        save_sheet(sheet, (dest if variant == "default" else out) / f"sheet_{variant}.jpg")
+    # Every variant side by side on seven pairs that use each photo and each painting once.
+    diagonal = [(c, styles[(i * 3) % len(styles)]) for i, c in enumerate(contents)]
+    rows = [[out / v / f"{c}__{s}.png" for v in complete] for c, s in diagonal]
+    sheet = make_sheet(
+        rows, row_labels=[f"{c} / {s}" for c, s in diagonal], col_labels=list(complete), cell_size=150
+    )
+    save_sheet(sheet, dest / "variants.jpg")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=192)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))

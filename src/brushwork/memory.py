@@ -22,6 +22,7 @@ IMAGE_BYTES_PER_PIXEL = 12  # one float32 RGB image
 MAX_LBFGS_HISTORY = 100
 MIN_LBFGS_HISTORY = 5
 MIN_TILE_CORE = 64  # below this the halo dominates and tiling stops paying
+GOOD_TILE_CORE = 512  # the halo costs under 1.9x from here up
 TILE_ALIGN = 16  # VGG19's total pooling stride up to block 5: tiles must start on this grid
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -140,13 +141,11 @@ def plan_scale(
         if optimizer == "adam" or history == 0:
             break
         history //= 2
-    # Tiled: give the optimizer at most half of what is left, the tiles the rest.
-    history = 0
-    if optimizer != "adam":
-        per_pair = 2 * IMAGE_BYTES_PER_PIXEL * pixels
-        history = min(useful, int((spare / 2 - optimizer_bytes(0)) // per_pair))
-        if history < least:
-            raise _too_big(size, final_size, budget, fixed + optimizer_bytes(least))
+    # Tiled: L-BFGS keeps its useful history unless that leaves no room for a good tile.
+    good_tile = FORWARD_BACKWARD_BYTES_PER_PIXEL * (GOOD_TILE_CORE + 2 * halo) ** 2
+    history = useful if optimizer != "adam" else 0
+    while history > least and optimizer_bytes(history) + good_tile > spare:
+        history -= 1
     tile_bytes = spare - optimizer_bytes(history)
     if forced:
         assert tile is not None
