@@ -3,7 +3,8 @@
     python benchmarks/seams.py benchmarks/results/large_3840.png --tile 640 --crop docs/crop_3840.png
 
 Compares the mean absolute luminance step across the final scale's tile borders with the same
-measure over every column and row of the picture (a seam shows as a ratio well above 1), and
+measure over every column and row on the same 16-pixel phase (a seam shows as a ratio well above 1),
+and
 crops 512 x 512 pixels centred on an inner corner of the tile grid.
 """
 
@@ -21,6 +22,17 @@ from brushwork.tiles import plan_tiles
 HALO = 96
 
 
+def border_ratio(steps: np.ndarray, borders: list[int]) -> float:
+    """Mean step across the borders over the mean step across every line of the same phase modulo
+    16: borders lie on the 16-pixel grid, and VGG's pooling leaves a faint period-4 texture that
+    would otherwise read as a seam."""
+    if not borders:
+        return float("nan")
+    phase = (borders[0] - 1) % 16
+    same_phase = steps[phase::16]
+    return round(float(steps[[b - 1 for b in borders]].mean() / same_phase.mean()), 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -36,17 +48,15 @@ def main() -> None:
     tiles = plan_tiles(height, width, args.tile, HALO)
     columns = sorted({t.right for t in tiles if t.right < width})
     rows = sorted({t.bottom for t in tiles if t.bottom < height})
-    across = np.abs(np.diff(luma, axis=1))  # across[:, x - 1] is the step between x - 1 and x
-    down = np.abs(np.diff(luma, axis=0))
-    at_columns = float(across[:, [c - 1 for c in columns]].mean()) if columns else float("nan")
-    at_rows = float(down[[r - 1 for r in rows], :].mean()) if rows else float("nan")
+    across = np.abs(np.diff(luma, axis=1)).mean(axis=0)  # across[x - 1]: the step from x - 1 to x
+    down = np.abs(np.diff(luma, axis=0)).mean(axis=1)
     report = {
         "size": [width, height],
         "tiles": len(tiles),
         "column_borders": columns,
         "row_borders": rows,
-        "step_at_column_borders / everywhere": round(at_columns / float(across.mean()), 3),
-        "step_at_row_borders / everywhere": round(at_rows / float(down.mean()), 3),
+        "step_at_column_borders / same phase": border_ratio(across, columns),
+        "step_at_row_borders / same phase": border_ratio(down, rows),
     }
     if args.crop and columns and rows:
         x, y = columns[len(columns) // 2], rows[len(rows) // 2]

@@ -96,15 +96,16 @@ def test_tiled_run_matches_the_untiled_run_and_shows_no_seams(content_image: Pat
     difference = np.abs(tiled.image - untiled.image)
     assert float(difference.mean()) < 2e-3, float(difference.mean())
 
-    # Seam check: gradient energy on the core borders against elsewhere in the picture.
+    # Seam check: the luminance step across core borders against every column on the same 16 px
+    # phase (borders lie on that grid, and VGG's pooling leaves a faint period-4 texture).
     luma = tiled.image.mean(axis=2)
-    across = np.abs(np.diff(luma, axis=1))
+    across = np.abs(np.diff(luma, axis=1)).mean(axis=0)
     width = luma.shape[1]
     borders = sorted({t.right for t in plan_tiles(luma.shape[0], width, tile, 96) if t.right < width})
     assert borders
-    at_borders = float(across[:, [b - 1 for b in borders]].mean())
-    elsewhere = float(across.mean())
-    assert at_borders < 1.5 * elsewhere, (at_borders, elsewhere)
+    at_borders = float(across[[b - 1 for b in borders]].mean())
+    same_phase = float(across[(borders[0] - 1) % 16 :: 16].mean())
+    assert at_borders < 1.3 * same_phase, (at_borders, same_phase)
 
 
 def test_memory_plan_tiles_when_the_whole_image_does_not_fit() -> None:
