@@ -23,6 +23,8 @@ from typing import Any
 import torch
 
 import brushwork
+from brushwork.api import pyramid_sizes
+from brushwork.config import Settings
 from brushwork.evaluate import evaluate_many
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -33,10 +35,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "meancov": {"style_loss": "meancov"},
     "tv0": {"tv_weight": 0.0},
     "tv10": {"tv_weight": 10.0},
+    "tv100": {"tv_weight": 100.0},
+    "tv1000": {"tv_weight": 1000.0},
     "avgpool": {"pooling": "avg"},
     "zeropad": {"padding": "zeros"},
     "noise_init": {"init": "noise"},
-    "single_scale": {"pyramid": False, "steps": 40},
+    # At 192 px the default pyramid (from 128 px, halving) has one scale: these vary its steps.
+    "steps20": {"pyramid": False, "steps": 20},
+    "steps40": {"pyramid": False, "steps": 40},
+    "pyramid_from_64": {"pyramid_start": 64},
     "shallow_layers": {"style_layer_weights": (5 / 3, 4 / 3, 1.0, 2 / 3, 1 / 3)},
     "deep_layers": {"style_layer_weights": (1 / 3, 2 / 3, 1.0, 4 / 3, 5 / 3)},
     "draft": {"quality": "draft"},
@@ -78,13 +85,22 @@ def run(out: Path, size: int, variants: list[str]) -> None:
             print(variant, content.stem, style.stem, f"{seconds:.1f}s", flush=True)
 
 
-def report(out: Path, dest: Path) -> None:
+def work(variant: str, size: int) -> float:
+    """Loss evaluations of a run, counted in evaluations at the final size (cost ∝ pixels)."""
+    settings = Settings(size=size, **VARIANTS[variant])
+    final = (size, size * 3 // 4)
+    sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
+    steps = [settings.preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
+    return sum(n * w * h for n, (w, h) in zip(steps, sizes, strict=True)) / (final[0] * final[1])
+
+
+def report(out: Path, dest: Path, size: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from brushwork.sheet import make_sheet, save_sheet
+    from brushwork.sheet import make_sheet
 
     records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
     by_variant: dict[str, list[dict[str, Any]]] = {}
@@ -92,6 +108,9 @@ def report(out: Path, dest: Path) -> None:
         by_variant.setdefault(record["variant"], []).append(record)
     dest.mkdir(parents=True, exist_ok=True)
     complete = {v: rs for v, rs in by_variant.items() if len(rs) == len(pairs())}
+    # Variants the sweep did not finish are reported on the pairs they reached, beside the default
+    # on those same pairs, and plotted as the default's mean moved by that difference.
+    reported = {v: rs for v, rs in by_variant.items() if len(rs) >= 7}
 
     def summary(rs: list[dict[str, Any]]) -> dict[str, float]:
         return {
@@ -99,43 +118,54 @@ def report(out: Path, dest: Path) -> None:
             "ssim": statistics.mean(r["ssim"] for r in rs),
             "gram": statistics.mean(r["style_gram"] for r in rs),
             "meancov": statistics.mean(r["style_meancov"] for r in rs),
-            "seconds": statistics.mean(r["seconds"] for r in rs),
         }
 
-    baseline = {(r["content"], r["style"]): r for r in complete.get("default", [])}
+    baseline = {(r["content"], r["style"]): r for r in complete["default"]}
+    base = summary(complete["default"])
     lines = [
-        "| variant | changes | content error ↓ | SSIM ↑ | Gram distance ↓ | mean/cov distance ↓ "
-        "| pairs better than default (content / Gram) | s per run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | changes | pairs | content error ↓ | SSIM ↑ | Gram distance ↓ | mean/cov distance ↓ "
+        "| default on the same pairs (content / Gram) | pairs better than default (content / Gram) "
+        "| work (final-size evaluations) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for variant, rs in complete.items():
+    points: dict[str, tuple[float, float]] = {}
+    for variant, rs in reported.items():
         s = summary(rs)
-        if baseline and variant != "default":
-            keys = [(r["content"], r["style"]) for r in rs]
-            better_content = sum(
-                r["content_error"] < baseline[k]["content_error"] for r, k in zip(rs, keys, strict=True)
-            )
-            better_gram = sum(
-                r["style_gram"] < baseline[k]["style_gram"] for r, k in zip(rs, keys, strict=True)
-            )
-            wins = f"{better_content} / {better_gram} of {len(rs)}"
-        else:
-            wins = "—"
+        same = summary([baseline[(r["content"], r["style"])] for r in rs])
+        points[variant] = (
+            base["gram"] + s["gram"] - same["gram"],
+            base["content"] + s["content"] - same["content"],
+        )
+        better_content = sum(
+            r["content_error"] < baseline[(r["content"], r["style"])]["content_error"] for r in rs
+        )
+        better_gram = sum(r["style_gram"] < baseline[(r["content"], r["style"])]["style_gram"] for r in rs)
+        wins = "—" if variant == "default" else f"{better_content} / {better_gram}"
         changes = ", ".join(f"{k}={v}" for k, v in VARIANTS[variant].items()) or "—"
         lines.append(
-            f"| {variant} | {changes} | {s['content']:.3f} | {s['ssim']:.3f} | {s['gram']:.3f} "
-            f"| {s['meancov']:.3f} | {wins} | {s['seconds']:.1f} |"
+            f"| {variant} | {changes} | {len(rs)} | {s['content']:.3f} | {s['ssim']:.3f} | {s['gram']:.3f} "
+            f"| {s['meancov']:.3f} | {same['content']:.3f} / {same['gram']:.3f} | {wins} "
+            f"| {work(variant, size):.0f} |"
         )
     (dest / "tuning.md").write_text("\n".join(lines) + "\n")
 
-    figure, axis = plt.subplots(figsize=(7, 5.5), dpi=120)
-    for variant, rs in complete.items():
-        s = summary(rs)
-        axis.scatter(s["gram"], s["content"], s=60 if variant == "default" else 35)
-        axis.annotate(variant, (s["gram"], s["content"]), textcoords="offset points", xytext=(5, 4))
+    figure, axis = plt.subplots(figsize=(8, 5.5), dpi=120)
+    markers = "o^sDvP*Xh<>pd"
+    for index, (variant, (gram, content)) in enumerate(points.items()):
+        count = len(reported[variant])
+        axis.scatter(
+            gram,
+            content,
+            s=90 if variant == "default" else 45,
+            marker=markers[index % len(markers)],
+            label=variant + ("" if count == len(pairs()) else f" ({count} pairs)"),
+        )
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.set_xlabel("style: relative Gram distance to the painting (lower = more like the painting)")
     axis.set_ylabel("content: relative relu4_2 error (lower = more like the photo)")
-    axis.set_title(f"Mean over {len(pairs())} content × style pairs, one setting changed per point")
+    axis.set_title(
+        f"Mean over the {len(pairs())} content × style pairs, one setting changed per point", fontsize=10
+    )
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(dest / "tuning.png")
@@ -145,14 +175,16 @@ def report(out: Path, dest: Path) -> None:
     for variant in complete:
         rows = [[out / variant / f"{c}__{s}.png" for s in styles] for c in contents]
         sheet = make_sheet(rows, row_labels=contents, col_labels=styles, cell_size=160)
-        save_sheet(sheet, (dest if variant == "default" else out) / f"sheet_{variant}.jpg")
+        sheet.convert("RGB").save(
+            (dest if variant == "default" else out) / f"sheet_{variant}.jpg", quality=75
+        )
     # Every variant side by side on seven pairs that use each photo and each painting once.
     diagonal = [(c, styles[(i * 3) % len(styles)]) for i, c in enumerate(contents)]
     rows = [[out / v / f"{c}__{s}.png" for v in complete] for c, s in diagonal]
     sheet = make_sheet(
         rows, row_labels=[f"{c} / {s}" for c, s in diagonal], col_labels=list(complete), cell_size=150
     )
-    save_sheet(sheet, dest / "variants.jpg")
+    sheet.convert("RGB").save(dest / "variants.jpg", quality=75)
 
 
 def main() -> None:
@@ -165,7 +197,7 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="summarise finished variants into this folder")
     args = parser.parse_args()
     if args.report:
-        report(args.out, args.report)
+        report(args.out, args.report, args.size)
     else:
         run(args.out, args.size, args.variants)
 
