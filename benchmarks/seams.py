@@ -19,8 +19,6 @@ import numpy as np
 from brushwork.imageio import read_image, write_image
 from brushwork.tiles import plan_tiles
 
-HALO = 96
-
 
 def border_ratio(steps: np.ndarray, borders: list[int]) -> float:
     """Mean step across the borders over the mean step across every line of the same phase modulo
@@ -45,7 +43,7 @@ def main() -> None:
     rgb = read_image(args.image).rgb
     luma = rgb.mean(axis=2)
     height, width = luma.shape
-    tiles = plan_tiles(height, width, args.tile, HALO)
+    tiles = plan_tiles(height, width, args.tile, 0)  # the cores do not depend on the halo
     columns = sorted({t.right for t in tiles if t.right < width})
     rows = sorted({t.bottom for t in tiles if t.bottom < height})
     across = np.abs(np.diff(luma, axis=1)).mean(axis=0)  # across[x - 1]: the step from x - 1 to x

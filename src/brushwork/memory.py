@@ -146,7 +146,6 @@ def plan_scale(
     history = useful if optimizer != "adam" else 0
     while history > least and optimizer_bytes(history) + good_tile > spare:
         history -= 1
-    tile_bytes = spare - optimizer_bytes(history)
     if forced:
         assert tile is not None
         estimate = (
@@ -155,6 +154,7 @@ def plan_scale(
         if estimate > budget:
             raise _too_big(size, final_size, budget, estimate)
         return ScalePlan(size, tile, halo, history, int(estimate))
+    tile_bytes = spare - optimizer_bytes(history)
     side = math.isqrt(max(0, int(tile_bytes // FORWARD_BACKWARD_BYTES_PER_PIXEL)))
     core = (side - 2 * halo) // TILE_ALIGN * TILE_ALIGN
     if core < MIN_TILE_CORE:

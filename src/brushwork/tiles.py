@@ -160,11 +160,16 @@ class _TiledNet:
         found: dict[str, _Moments] = {}
         with torch.no_grad():
             for tile in tiles:
-                feats = self(tile.crop(image))
-                for layer in layers:
-                    flat = _core_flat(feats[layer], tile, layer)
-                    found.setdefault(layer, _Moments.empty(flat.shape[0], flat.device)).add(flat)
+                _add_moments(found, self(tile.crop(image)), tile, layers)
         return found
+
+
+def _add_moments(
+    moments: dict[str, _Moments], feats: dict[str, torch.Tensor], tile: Tile, layers: Sequence[str]
+) -> None:
+    for layer in layers:
+        flat = _core_flat(feats[layer], tile, layer)
+        moments.setdefault(layer, _Moments.empty(flat.shape[0], flat.device)).add(flat)
 
 
 def tiled_style_statistics(
@@ -269,9 +274,7 @@ class TiledObjective:
                 feats = self.runner(tile.crop(x))
                 for layer in self.content:
                     content_sums[layer] += float(self._content_sum(feats[layer], tile, layer))
-                for layer in s.style_layers:
-                    flat = _core_flat(feats[layer], tile, layer)
-                    moments.setdefault(layer, _Moments.empty(flat.shape[0], flat.device)).add(flat)
+                _add_moments(moments, feats, tile, s.style_layers)
                 across, down = self._tv_sums(tile.crop(x), tile)
                 tv_sums[0] += float(across)
                 tv_sums[1] += float(down)
