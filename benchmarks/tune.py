@@ -48,22 +48,37 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "deep_layers": {"style_layer_weights": (1 / 3, 2 / 3, 1.0, 4 / 3, 5 / 3)},
     "draft": {"quality": "draft"},
     "high": {"quality": "high"},
+    # At 512 px (three scales: 128, 256, 512): the same work moved from the coarse scales to the
+    # final one, alone and with the shallow layer weights.
+    "rebalance": {"coarse_steps": 30, "steps": 25},
+    "shallow_rebalance": {
+        "style_layer_weights": (5 / 3, 4 / 3, 1.0, 2 / 3, 1 / 3),
+        "coarse_steps": 30,
+        "steps": 25,
+    },
 }
 
 
-def pairs() -> list[tuple[Path, Path]]:
+def all_pairs() -> list[tuple[Path, Path]]:
     contents = sorted((SHARED / "content").glob("*.jpg"))
     styles = sorted((SHARED / "style").glob("*.jpg"))
     return [(c, s) for c in contents for s in styles]
 
 
-def run(out: Path, size: int, variants: list[str]) -> None:
+def diagonal_pairs() -> list[tuple[Path, Path]]:
+    """Seven pairs that use each photo and each painting once (for sweeps at larger sizes)."""
+    contents = sorted((SHARED / "content").glob("*.jpg"))
+    styles = sorted((SHARED / "style").glob("*.jpg"))
+    return [(c, styles[(i * 3) % len(styles)]) for i, c in enumerate(contents)]
+
+
+def run(out: Path, size: int, variants: list[str], pairs: list[tuple[Path, Path]]) -> None:
     torch.set_num_threads(1)  # leaves the other core free; see BENCHMARKS.md on oversubscription
     scores_path = out / "scores.jsonl"
     for variant in variants:
         folder = out / variant
         folder.mkdir(parents=True, exist_ok=True)
-        for content, style in pairs():
+        for content, style in pairs:
             path = folder / f"{content.stem}__{style.stem}.png"
             if path.exists():
                 continue
@@ -90,11 +105,11 @@ def work(variant: str, size: int) -> float:
     settings = Settings(size=size, **VARIANTS[variant])
     final = (size, size * 3 // 4)
     sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
-    steps = [settings.preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
+    steps = [settings.coarse_steps_per_scale] * (len(sizes) - 1) + [settings.final_steps]
     return sum(n * w * h for n, (w, h) in zip(steps, sizes, strict=True)) / (final[0] * final[1])
 
 
-def report(out: Path, dest: Path, size: int) -> None:
+def report(out: Path, dest: Path, size: int, pairs: list[tuple[Path, Path]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,7 +122,7 @@ def report(out: Path, dest: Path, size: int) -> None:
     for record in records:
         by_variant.setdefault(record["variant"], []).append(record)
     dest.mkdir(parents=True, exist_ok=True)
-    complete = {v: rs for v, rs in by_variant.items() if len(rs) == len(pairs())}
+    complete = {v: rs for v, rs in by_variant.items() if len(rs) == len(pairs)}
     # Variants the sweep did not finish are reported on the pairs they reached, beside the default
     # on those same pairs, and plotted as the default's mean moved by that difference.
     reported = {v: rs for v, rs in by_variant.items() if len(rs) >= 7}
@@ -158,28 +173,28 @@ def report(out: Path, dest: Path, size: int) -> None:
             content,
             s=90 if variant == "default" else 45,
             marker=markers[index % len(markers)],
-            label=variant + ("" if count == len(pairs()) else f" ({count} pairs)"),
+            label=variant + ("" if count == len(pairs) else f" ({count} pairs)"),
         )
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.set_xlabel("style: relative Gram distance to the painting (lower = more like the painting)")
     axis.set_ylabel("content: relative relu4_2 error (lower = more like the photo)")
     axis.set_title(
-        f"Mean over the {len(pairs())} content × style pairs, one setting changed per point", fontsize=10
+        f"Mean over the {len(pairs)} content × style pairs, one setting changed per point", fontsize=10
     )
     axis.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(dest / "tuning.png")
 
-    contents = sorted({c.stem for c, _ in pairs()})
-    styles = sorted({s.stem for _, s in pairs()})
-    for variant in complete:
+    contents = sorted({c.stem for c, _ in pairs})
+    styles = sorted({s.stem for _, s in pairs})
+    for variant in complete if len(pairs) == len(contents) * len(styles) else []:
         rows = [[out / variant / f"{c}__{s}.png" for s in styles] for c in contents]
         sheet = make_sheet(rows, row_labels=contents, col_labels=styles, cell_size=160)
         sheet.convert("RGB").save(
             (dest if variant == "default" else out) / f"sheet_{variant}.jpg", quality=75
         )
     # Every variant side by side on seven pairs that use each photo and each painting once.
-    diagonal = [(c, styles[(i * 3) % len(styles)]) for i, c in enumerate(contents)]
+    diagonal = [(c.stem, s.stem) for c, s in diagonal_pairs()]
     rows = [[out / v / f"{c}__{s}.png" for v in complete] for c, s in diagonal]
     sheet = make_sheet(
         rows, row_labels=[f"{c} / {s}" for c, s in diagonal], col_labels=list(complete), cell_size=150
@@ -195,11 +210,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--report", type=Path, help="summarise finished variants into this folder")
+    parser.add_argument(
+        "--diagonal", action="store_true", help="only seven pairs, each photo and painting once"
+    )
     args = parser.parse_args()
+    pairs = diagonal_pairs() if args.diagonal else all_pairs()
     if args.report:
-        report(args.out, args.report, args.size)
+        report(args.out, args.report, args.size, pairs)
     else:
-        run(args.out, args.size, args.variants)
+        run(args.out, args.size, args.variants, pairs)
 
 
 if __name__ == "__main__":

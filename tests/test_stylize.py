@@ -110,6 +110,17 @@ def test_pyramid_runs_coarse_to_fine_and_reports_progress() -> None:
     assert events[0].image().shape == (events[0].size[1], events[0].size[0], 3)
 
 
+def test_coarse_steps_sets_the_work_of_the_coarser_scales() -> None:
+    events: list[Progress] = []
+    common = {"size": 96, "pyramid_start": 48, "quality": "draft", "steps": 2, "seed": 0}
+    brushwork.stylize(CONTENT, STARRY, **common, coarse_steps=5, callback=events.append)
+    assert events[-1].total == 5 + 2
+    per_scale = [sum(e.scale == scale for e in events) for scale in (1, 2)]
+    assert per_scale == [5, 2]
+    with pytest.raises(SettingsError, match="coarse-steps"):
+        Settings(coarse_steps=0)
+
+
 def test_callback_exception_stops_the_run() -> None:
     class Stop(Exception):
         pass

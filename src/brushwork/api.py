@@ -213,7 +213,7 @@ def stylize(
 
     preset = settings.preset
     sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
-    planned = [preset.coarse_steps] * (len(sizes) - 1) + [settings.final_steps]
+    planned = [settings.coarse_steps_per_scale] * (len(sizes) - 1) + [settings.final_steps]
     steps = [preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
     budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
     for budget in budgets:

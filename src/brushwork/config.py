@@ -62,6 +62,10 @@ class Settings:
     steps: int | None = field(
         default=None, metadata={"help": "optimizer iterations at the final scale (overrides the preset)"}
     )
+    coarse_steps: int | None = field(
+        default=None,
+        metadata={"help": "optimizer iterations at each coarser scale of the pyramid (overrides the preset)"},
+    )
     strength: float | None = field(
         default=None,
         metadata={
@@ -141,6 +145,10 @@ class Settings:
         return self.steps if self.steps is not None else self.preset.final_steps
 
     @property
+    def coarse_steps_per_scale(self) -> int:
+        return self.coarse_steps if self.coarse_steps is not None else self.preset.coarse_steps
+
+    @property
     def loss_weights(self) -> tuple[float, float]:
         """(content, style) weights, from ``strength`` when it is set.
 
@@ -177,8 +185,10 @@ def validate(s: Settings) -> None:
         raise SettingsError(f"size must be between 16 and {MAX_SIZE} pixels, got {s.size}")
     if not 16 <= s.pyramid_start <= MAX_SIZE:
         raise SettingsError(f"pyramid-start must be between 16 and {MAX_SIZE} pixels, got {s.pyramid_start}")
-    if s.steps is not None and s.steps < 1:
-        raise SettingsError(f"steps must be at least 1, got {s.steps}")
+    for name in ("steps", "coarse_steps"):
+        value = getattr(s, name)
+        if value is not None and value < 1:
+            raise SettingsError(f"{name.replace('_', '-')} must be at least 1, got {value}")
     for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
         _finite_non_negative(name, getattr(s, name))
     if s.strength is not None and not (math.isfinite(s.strength) and 0 <= s.strength <= 1):
