@@ -9,7 +9,6 @@ import io
 import json
 import re
 import struct
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from brushwork.server import ServerConfig
 from brushwork.server.app import create_app
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.runner import Runner
+from e2e.serverproc import is_final, wait_for_job
 
 TINY = {"size": "48", "quality": "draft", "steps": "2"}
 LONG = {"size": "48", "quality": "draft", "steps": "400"}  # a minute or so: cancelled or abandoned
@@ -94,23 +94,6 @@ def submit(
     return client.post("/api/jobs", files=files, data=data)
 
 
-def wait_for(
-    client: TestClient, job_id: str, done: Callable[[dict[str, Any]], bool], timeout: float = 60
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = client.get(f"/api/jobs/{job_id}").json()
-        if done(job):
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job did not get there in {timeout} s: {job}")
-        time.sleep(0.05)
-
-
-def finished(job: dict[str, Any]) -> bool:
-    return job["state"] in ("done", "failed", "cancelled")
-
-
 def png_text(data: bytes) -> dict[str, str]:
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "PNG"
@@ -134,7 +117,7 @@ def test_a_job_runs_and_its_result_carries_the_settings(client: TestClient, phot
     assert created["state"] in ("queued", "running")
     assert created["settings"]["strength"] == 0.8 and created["settings"]["preserve_color"] == "lab"
 
-    job = wait_for(client, created["id"], finished)
+    job = wait_for_job(client, created["id"], is_final)
     assert job["state"] == "done", job
     assert job["progress"]["done"] == job["progress"]["total"] == 2
     assert (job["result"]["width"], job["result"]["height"]) == (48, 36)
@@ -162,13 +145,13 @@ def test_an_uploaded_style_is_used_instead_of_the_gallery(
     style_thumb = client.get(job["links"]["style"])
     with Image.open(io.BytesIO(painting)) as uploaded:
         assert png_size(style_thumb.content) == uploaded.size
-    assert wait_for(client, job["id"], finished)["state"] == "done"
+    assert wait_for_job(client, job["id"], is_final)["state"] == "done"
 
 
 def test_jobs_are_listed_newest_first_with_counts(client: TestClient, photo: bytes) -> None:
     ids = [submit(client, photo, **TINY).json()["id"] for _ in range(3)]
     for job_id in ids:
-        wait_for(client, job_id, finished)
+        wait_for_job(client, job_id, is_final)
     listing = client.get("/api/jobs").json()
     assert [job["id"] for job in listing["jobs"]] == ids[::-1]
     assert listing["total"] == 3 and listing["counts"]["done"] == 3
@@ -205,10 +188,10 @@ def test_events_stream_progress_and_previews_until_the_end(client: TestClient, p
 
 def test_a_running_job_can_be_cancelled(client: TestClient, photo: bytes) -> None:
     job = submit(client, photo, **LONG).json()
-    wait_for(client, job["id"], lambda j: j["state"] == "running" and j["progress"]["done"] >= 1)
+    wait_for_job(client, job["id"], lambda j: j["state"] == "running" and j["progress"]["done"] >= 1)
     response = client.post(job["links"]["cancel"])
     assert response.status_code == 200
-    stopped = wait_for(client, job["id"], finished, timeout=20)
+    stopped = wait_for_job(client, job["id"], is_final, timeout=20)
     assert stopped["state"] == "cancelled"
     assert 1 <= stopped["progress"]["done"] < 400
     assert client.get(f"/api/jobs/{job['id']}/result.png").status_code == 404
@@ -220,7 +203,7 @@ def test_a_job_is_deleted_with_its_files_but_not_while_running(
     client: TestClient, photo: bytes, tmp_path: Path
 ) -> None:
     done = submit(client, photo, **TINY).json()
-    wait_for(client, done["id"], finished)
+    wait_for_job(client, done["id"], is_final)
     folder = tmp_path / "data" / "jobs" / done["id"]
     assert (folder / "result.png").is_file()
     assert client.delete(f"/api/jobs/{done['id']}").status_code == 204
@@ -229,11 +212,11 @@ def test_a_job_is_deleted_with_its_files_but_not_while_running(
     assert client.delete(f"/api/jobs/{done['id']}").status_code == 404
 
     running = submit(client, photo, **LONG).json()
-    wait_for(client, running["id"], lambda j: j["state"] == "running")
+    wait_for_job(client, running["id"], lambda j: j["state"] == "running")
     refused = client.delete(f"/api/jobs/{running['id']}")
     assert refused.status_code == 409 and "cancel" in refused.json()["error"]
     client.post(running["links"]["cancel"])
-    wait_for(client, running["id"], finished, timeout=20)
+    wait_for_job(client, running["id"], is_final, timeout=20)
 
 
 # -------------------------------------------------------------------------------- the queue's limit
@@ -360,7 +343,7 @@ def test_client_file_names_never_reach_the_filesystem(
     client: TestClient, photo: bytes, tmp_path: Path
 ) -> None:
     job = submit(client, photo, content_name="../../../escaped.jpg", **TINY).json()
-    wait_for(client, job["id"], finished)
+    wait_for_job(client, job["id"], is_final)
     data_dir = tmp_path / "data"
     assert not list(tmp_path.rglob("escaped*"))
     names = sorted(p.name for p in (data_dir / "jobs" / job["id"]).iterdir())
