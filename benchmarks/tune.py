@@ -56,6 +56,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "coarse_steps": 30,
         "steps": 25,
     },
+    # The default with less style: is a variant's extra content fidelity more than a strength shift?
+    "strength04": {"strength": 0.4},
 }
 
 
