@@ -116,7 +116,7 @@ def work(variant: str, size: int) -> float:
     settings = Settings(size=size, **settings_of(variant))
     final = (size, size * 3 // 4)
     sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
-    steps = [settings.coarse_steps_per_scale] * (len(sizes) - 1) + [settings.final_steps]
+    steps = settings.steps_per_scale(sizes)
     return sum(n * w * h for n, (w, h) in zip(steps, sizes, strict=True)) / (final[0] * final[1])
 
 

@@ -219,3 +219,15 @@ def test_strength_maps_to_loss_weights() -> None:
     assert Settings(content_weight=2, style_weight=3).loss_weights == (2, 3)
     with pytest.raises(SettingsError, match="strength"):
         Settings(strength=1.5)
+
+
+def test_steps_per_scale() -> None:
+    pyramid = [(128, 96), (256, 192), (512, 384)]
+    assert Settings().steps_per_scale(pyramid) == [30, 30, 25]
+    # A single scale builds the style from the photo: it gets the coarse scales' iterations ...
+    assert Settings(quality="draft").steps_per_scale([(192, 144)]) == [40]
+    # ... unless the user asked for a number.
+    assert Settings(steps=7).steps_per_scale([(192, 144)]) == [7]
+    assert Settings(steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
+    # Above 512 x 512 pixels a scale gets fewer, in proportion, but never below the preset's minimum.
+    assert Settings().steps_per_scale([(960, 540), (1920, 1080), (3840, 2160)]) == [16, 4, 3]

@@ -211,10 +211,8 @@ def stylize(
     ).to(device=device)
     net = net.to(memory_format=memory_format)  # type: ignore[call-overload]
 
-    preset = settings.preset
     sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
-    planned = [settings.coarse_steps_per_scale] * (len(sizes) - 1) + [settings.final_steps]
-    steps = [preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
+    steps = settings.steps_per_scale(sizes)
     budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
     for budget in budgets:
         try:

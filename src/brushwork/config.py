@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -147,6 +148,19 @@ class Settings:
     @property
     def coarse_steps_per_scale(self) -> int:
         return self.coarse_steps if self.coarse_steps is not None else self.preset.coarse_steps
+
+    def steps_per_scale(self, sizes: Sequence[tuple[int, int]]) -> list[int]:
+        """Iterations at each scale of the pyramid, coarse to fine.
+
+        The first scale builds the style from the photo, so it gets the coarse scales' iterations even
+        when it is also the last (a small output, or no pyramid); later scales refine what it built.
+        An explicit ``steps`` is used as given. Scales above LARGE_SCALE_PIXELS get fewer.
+        """
+        final = self.final_steps
+        if len(sizes) == 1 and self.steps is None:
+            final = max(final, self.coarse_steps_per_scale)
+        planned = [self.coarse_steps_per_scale] * (len(sizes) - 1) + [final]
+        return [self.preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
 
     @property
     def loss_weights(self) -> tuple[float, float]:

@@ -54,7 +54,7 @@ def work_plan(content_size: tuple[int, int], settings: Settings) -> list[tuple[i
     """(steps, pixels per step) for each scale, coarse to fine: the cost of a step grows with its pixels."""
     final = imageio.fit_long_side(content_size, settings.size)
     sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
-    steps = [settings.coarse_steps_per_scale] * (len(sizes) - 1) + [settings.final_steps]
+    steps = settings.steps_per_scale(sizes)
     return [(count, width * height) for count, (width, height) in zip(steps, sizes, strict=True)]
 
 
