@@ -51,7 +51,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "pyramid_from_64": {"pyramid_start": 64},
     "shallow_layers": {"style_layer_weights": (5 / 3, 4 / 3, 1.0, 2 / 3, 1 / 3)},
     "deep_layers": {"style_layer_weights": (1 / 3, 2 / 3, 1.0, 4 / 3, 5 / 3)},
-    "draft": {"quality": "draft", "coarse_steps": None, "steps": None},
+    # The draft preset as it was when these ran (40 coarse, now 30; at 192 px its single scale gets
+    # the coarse iterations).
+    "draft": {"quality": "draft", "coarse_steps": 40, "steps": None},
     "high": {"quality": "high", "coarse_steps": None, "steps": None},
     # At 512 px (three scales: 128, 256, 512): the same work moved from the coarse scales to the
     # final one, alone and with the shallow layer weights.

@@ -48,7 +48,7 @@ class QualityPreset:
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    "draft": QualityPreset(final_steps=5, coarse_steps=40, min_steps=2),
+    "draft": QualityPreset(final_steps=5, coarse_steps=30, min_steps=2),
     "normal": QualityPreset(final_steps=25, coarse_steps=30, min_steps=3),
     "high": QualityPreset(final_steps=60, coarse_steps=100, min_steps=8),
 }
