@@ -68,16 +68,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+def shared_images() -> tuple[list[Path], list[Path]]:
+    return sorted((SHARED / "content").glob("*.jpg")), sorted((SHARED / "style").glob("*.jpg"))
+
+
 def all_pairs() -> list[tuple[Path, Path]]:
-    contents = sorted((SHARED / "content").glob("*.jpg"))
-    styles = sorted((SHARED / "style").glob("*.jpg"))
+    contents, styles = shared_images()
     return [(c, s) for c in contents for s in styles]
 
 
 def diagonal_pairs() -> list[tuple[Path, Path]]:
     """Seven pairs that use each photo and each painting once (for sweeps at larger sizes)."""
-    contents = sorted((SHARED / "content").glob("*.jpg"))
-    styles = sorted((SHARED / "style").glob("*.jpg"))
+    contents, styles = shared_images()
     return [(c, styles[(i * 3) % len(styles)]) for i, c in enumerate(contents)]
 
 
