@@ -21,7 +21,7 @@ from brushwork.config import Settings
 
 log = logging.getLogger("brushwork")
 
-COMMANDS = ("stylize", "info", "evaluate", "sheet", "serve")
+COMMANDS = ("stylize", "info", "evaluate", "sheet", "serve", "video", "video-eval")
 CLI_ONLY_HELP = {
     "size": "long side of the output in pixels (the aspect ratio is kept)",
 }
@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate_parser(commands, formatter)
     _add_sheet_parser(commands, formatter)
     _add_serve_parser(commands, formatter)
+    from brushwork.video.cli import add_video_parsers
+
+    add_video_parsers(commands, formatter, _add_settings_options)
     return parser
 
 
@@ -534,6 +537,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_sheet(args)
         if args.command == "serve":
             return _run_serve(args)
+        if args.command in ("video", "video-eval"):
+            from brushwork.video.cli import run_video_command
+
+            return run_video_command(args, _settings_from)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2

@@ -1,0 +1,403 @@
+"""``stylize_video()``: paint every frame of a clip, keep it steady from frame to frame, and write a
+video with the input's timing and sound. Resumable: finished frames wait in a work folder beside the
+output until the video is written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from brushwork import imageio
+from brushwork.config import Settings
+from brushwork.errors import SettingsError, UserInputError
+from brushwork.imageio import Picture
+from brushwork.video.flow import FlowEstimator, FramePair, frame_pair
+from brushwork.video.io import (
+    RGB8,
+    EncodeOptions,
+    OutputFormat,
+    VideoInfo,
+    VideoReadError,
+    Window,
+    encode,
+    output_format,
+    probe,
+    read_frames,
+)
+from brushwork.video.resume import WorkFolder, file_digest, work_folder_for
+from brushwork.video.temporal import DEFAULT_BLEND, Stabilizer, is_scene_cut, start_image, trusted_mask
+
+FloatImage = npt.NDArray[np.float32]
+# Paints one frame: (H, W, 3) float32 RGB in [0, 1] in, the same shape out. It must be deterministic
+# (same frame, same picture) for an interrupted run to resume into the same video.
+FramePainter = Callable[[FloatImage], FloatImage]
+StyleInput = str | os.PathLike[str] | Picture | npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """Sent to the callback after every frame, and once when encoding starts."""
+
+    stage: Literal["painting", "encoding"]
+    done: int  # frames finished, including those found in the work folder
+    total: int | None  # frames expected (None when the container does not say)
+    painted: int  # frames painted by this run
+    reused: int  # frames found finished in the work folder
+    elapsed: float  # seconds since stylize_video() started
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    output: str
+    frames: int
+    painted: int  # by this run
+    reused: int  # found finished from an earlier, interrupted run
+    size: tuple[int, int]
+    method: str
+    temporal_blend: float
+    timings: dict[str, float]  # seconds: painting, encoding, total
+    notes: list[str]  # one-line remarks on what could not be kept (audio re-encoded or left out)
+    settings: Settings
+    work_folder: str | None = field(default=None)  # kept when keep_frames=True
+
+    def record(self) -> dict[str, Any]:
+        painting = self.timings["painting"]
+        return {
+            "output": self.output,
+            "frames": self.frames,
+            "painted": self.painted,
+            "reused": self.reused,
+            "size": list(self.size),
+            "method": self.method,
+            "temporal_blend": self.temporal_blend,
+            "seconds": round(self.timings["total"], 3),
+            "seconds_per_frame": round(painting / self.painted, 4) if self.painted else None,
+            "notes": self.notes,
+            "settings": self.settings.to_dict(),
+        }
+
+
+VideoCallback = Callable[[VideoProgress], None]
+
+
+def stylize_video(
+    video: str | os.PathLike[str],
+    styles: StyleInput | Sequence[StyleInput],
+    output: str | os.PathLike[str],
+    *,
+    settings: Settings | None = None,
+    size: int | None = None,
+    device: str | torch.device = "cpu",
+    weights: str | os.PathLike[str] | None = None,
+    painter: FramePainter | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
+    temporal_blend: float = DEFAULT_BLEND,
+    crf: int | None = None,
+    bitrate: int | None = None,
+    restart: bool = False,
+    keep_frames: bool = False,
+    callback: VideoCallback | None = None,
+) -> VideoResult:
+    """Paint ``video`` in the style of ``styles`` and write ``output``.
+
+    The output's extension picks container and codec (.mp4/.mov/.mkv/.m4v: H.264, .webm: VP9,
+    .avi: MPEG-4, .gif), or a path with no extension gets a folder of PNG frames. Every frame keeps
+    its input timestamp; rotation and pixel aspect are kept; audio is copied packet for packet where
+    the container can hold it (re-encoded otherwise, said in ``notes``).
+
+    ``size`` is the long side of the painted frames (default: the clip's own size; ``settings.size``
+    is not used). ``settings.method`` picks the engine; ``painter`` replaces it with any deterministic
+    per-frame function. ``temporal_blend`` (0 ≤ b < 1) is how much of the previous output, moved along
+    the optical flow, is kept where it can be trusted (0: independent frames); the optimizer method
+    instead starts each frame from that warped output. ``start``/``duration`` (seconds) paint part of
+    the clip. ``crf`` or ``bitrate`` set the video quality.
+
+    Finished frames are kept in ``OUTPUT.brushwork-frames`` beside the output: running the same call
+    again after an interruption continues where it stopped and gives the same video; a different
+    input, styles or settings raise :class:`SettingsError` unless ``restart``. The folder is removed
+    once the output is written, unless ``keep_frames``.
+    """
+    started = time.perf_counter()
+    settings = settings or Settings()
+    window = Window(start, duration)
+    options = EncodeOptions(crf=crf, bitrate=bitrate)
+    stabilizer = _stabilizer(temporal_blend)
+    fmt = output_format(output)
+    style_list: list[StyleInput] = list(styles) if isinstance(styles, list | tuple) else [styles]  # type: ignore[list-item]
+    if not style_list and painter is None:
+        raise UserInputError("at least one style image is needed")
+    _check_paths(video, output, fmt)
+    info = probe(video)
+    frame_size = painted_size(info.size, size, fmt)
+    settings = settings.replace(size=max(frame_size))
+    style_pictures = [_style_picture(style) for style in style_list]
+    method = "custom" if painter is not None else str(getattr(settings, "method", "optimize"))
+
+    manifest = {
+        "input": {"name": os.path.basename(os.fspath(video)), "sha256": file_digest(video)},
+        "styles": [_digest(picture) for picture in style_pictures],
+        "settings": settings.to_dict(),
+        "video": {
+            "size": list(frame_size),
+            "start": window.start,
+            "duration": window.duration,
+            "method": method,
+            "temporal_blend": stabilizer.blend,
+            "painter": _painter_name(painter),
+        },
+    }
+    work = WorkFolder(work_folder_for(output), manifest, restart=restart)
+    try:
+        run = _Run(info, window, frame_size, work, stabilizer, started, callback)
+        if painter is not None or method == "fast":
+            run.paint_each(painter or _engine_painter(style_pictures, settings, device, weights))
+        else:
+            run.optimize_each(style_pictures, settings, device, weights)
+        painted_at = time.perf_counter()
+        run.report("encoding")
+        notes = encode(info, output, fmt, frame_size, window, work.load, options)
+    except VideoReadError:
+        work.remove()  # a broken input: nothing worth keeping
+        raise
+    except BaseException:
+        work.close()
+        raise
+    finished = time.perf_counter()
+    if keep_frames:
+        work.close()
+    else:
+        work.remove()
+    return VideoResult(
+        output=os.fspath(output),
+        frames=run.done,
+        painted=run.painted,
+        reused=run.reused,
+        size=frame_size,
+        method=method,
+        temporal_blend=stabilizer.blend,
+        timings={
+            "painting": painted_at - started,
+            "encoding": finished - painted_at,
+            "total": finished - started,
+        },
+        notes=notes,
+        settings=settings,
+        work_folder=str(work.path) if keep_frames else None,
+    )
+
+
+def _stabilizer(blend: float) -> Stabilizer:
+    try:
+        return Stabilizer(blend)
+    except ValueError:
+        raise SettingsError(f"temporal-blend must be at least 0 and below 1, got {blend}") from None
+
+
+def painted_size(clip: tuple[int, int], size: int | None, fmt: OutputFormat) -> tuple[int, int]:
+    """(width, height) of the painted frames: the clip's, or fitted to ``size``; even for 4:2:0 codecs."""
+    width, height = clip if size is None else imageio.fit_long_side(clip, size)
+    if size is not None and not 16 <= size <= 16384:
+        raise SettingsError(f"size must be between 16 and 16384 pixels, got {size}")
+    if fmt.even_size:
+        width, height = max(2, width - width % 2), max(2, height - height % 2)
+    return width, height
+
+
+def _check_paths(video: str | os.PathLike[str], output: str | os.PathLike[str], fmt: OutputFormat) -> None:
+    """Before any work: the output is not the input, and its folder exists and is writable."""
+    target = Path(os.path.abspath(os.fspath(output).rstrip("/" + os.sep) or os.fspath(output)))
+    source = Path(os.path.abspath(os.fspath(video)))
+    if target == source or (target.exists() and source.exists() and os.path.samefile(target, source)):
+        raise UserInputError(f"cannot write {os.fspath(output)!r}: it is the input video")
+    parent = target.parent
+    if not parent.is_dir():
+        raise UserInputError(f"cannot write {os.fspath(output)!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UserInputError(f"cannot write {os.fspath(output)!r}: folder {str(parent)!r} is not writable")
+    if fmt.is_folder:
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise UserInputError(
+                f"cannot write frames into {os.fspath(output)!r}: it exists and is not an empty folder"
+            )
+    elif target.is_dir():
+        raise UserInputError(f"cannot write {os.fspath(output)!r}: it is a folder")
+
+
+def _style_picture(style: StyleInput) -> Picture:
+    if isinstance(style, Picture):
+        return style
+    if isinstance(style, np.ndarray):
+        if style.ndim != 3 or style.shape[2] != 3:
+            raise UserInputError(f"style array must have shape (H, W, 3), got {style.shape}")
+        rgb = style.astype(np.float32) / 255.0 if style.dtype == np.uint8 else style.astype(np.float32)
+        return Picture(rgb=np.clip(rgb, 0.0, 1.0), alpha=None, bits=8)
+    return imageio.read_image(style)
+
+
+def _digest(picture: Picture) -> str:
+    return hashlib.sha256(np.ascontiguousarray(picture.rgb, dtype=np.float32).tobytes()).hexdigest()
+
+
+def _painter_name(painter: FramePainter | None) -> str | None:
+    if painter is None:
+        return None
+    named = getattr(painter, "__qualname__", None) or type(painter).__qualname__
+    return f"{getattr(painter, '__module__', '?')}.{named}"
+
+
+def _engine_painter(
+    styles: Sequence[Picture], settings: Settings, device: str | torch.device, weights: Any
+) -> FramePainter:
+    from brushwork.api import stylize
+
+    def paint(frame: FloatImage) -> FloatImage:
+        return stylize(frame, list(styles), settings=settings, device=device, weights=weights).image
+
+    return paint
+
+
+def _to_uint8(image: npt.NDArray[Any]) -> RGB8:
+    return np.clip(np.round(np.asarray(image, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+def _fitted(image: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+class _Run:
+    """The frame loop: skips what the work folder already holds, paints the rest in order."""
+
+    def __init__(
+        self,
+        info: VideoInfo,
+        window: Window,
+        size: tuple[int, int],
+        work: WorkFolder,
+        stabilizer: Stabilizer,
+        started: float,
+        callback: VideoCallback | None,
+    ) -> None:
+        self.info, self.window, self.size, self.work = info, window, size, work
+        self.stabilizer = stabilizer
+        self.started = started
+        self.callback = callback
+        self.total = info.expected_frames(window)
+        self.flow = FlowEstimator()
+        self.done = self.painted = self.reused = 0
+
+    def report(self, stage: Literal["painting", "encoding"]) -> None:
+        if self.callback is not None:
+            self.callback(
+                VideoProgress(
+                    stage=stage,
+                    done=self.done,
+                    total=self.total,
+                    painted=self.painted,
+                    reused=self.reused,
+                    elapsed=time.perf_counter() - self.started,
+                )
+            )
+
+    def _frames(self) -> Any:
+        """(index, input frame at the painted size, previous input frame, previous output or None)
+        for each frame still to paint; finished frames are counted and skipped."""
+        previous_input: RGB8 | None = None
+        previous_output: RGB8 | None = None
+        for frame in read_frames(self.info.path, self.window):
+            current = np.ascontiguousarray(_fitted(frame.rgb, self.size))
+            if self.work.has(frame.index):
+                self.reused += 1
+                previous_output = None  # loaded only if the next frame needs painting
+            else:
+                if previous_output is None and frame.index > 0:
+                    previous_output = self.work.load(frame.index - 1)
+                result = yield frame.index, current, previous_input, previous_output
+                previous_output = _to_uint8(result)
+                self.work.save(frame.index, previous_output)
+                self.painted += 1
+            previous_input = current
+            self.done += 1
+            self.report("painting")
+        self._check_count()
+
+    def _check_count(self) -> None:
+        name = self.info.path
+        if self.done == 0:
+            raise VideoReadError(f"cannot read {name!r}: no frames between {self.window.start} s and the end")
+        if self.window.whole and self.info.frames and self.done < self.info.frames:
+            raise VideoReadError(
+                f"cannot read {name!r}: truncated or damaged, only {self.done} of its {self.info.frames} "
+                "frames decode"
+            )
+
+    def _drive(self, step: Callable[[int, RGB8, RGB8 | None, RGB8 | None], FloatImage]) -> None:
+        frames = self._frames()
+        try:
+            item = next(frames)
+            while True:
+                item = frames.send(step(*item))
+        except StopIteration:
+            pass
+
+    def _pair(self, previous: RGB8 | None, current: RGB8) -> FramePair | None:
+        if previous is None or self.stabilizer.blend == 0:
+            return None
+        return frame_pair(self.flow, previous, current)
+
+    def paint_each(self, painter: FramePainter) -> None:
+        """Per-frame painting, stabilised by blending with the previous output along the flow."""
+
+        def step(
+            index: int, current: RGB8, previous_input: RGB8 | None, previous_output: RGB8 | None
+        ) -> FloatImage:
+            painted = _fitted(np.asarray(painter(current.astype(np.float32) / 255.0), np.float32), self.size)
+            pair = self._pair(previous_input, current)
+            image, _ = self.stabilizer(painted, pair, previous_input, current, previous_output)
+            return image
+
+        self._drive(step)
+
+    def optimize_each(
+        self, styles: Sequence[Picture], settings: Settings, device: str | torch.device, weights: Any
+    ) -> None:
+        """The optimizer: the first frame and scene cuts get the full pyramid; every other frame starts
+        from the previous output moved along the flow (the photo where the flow cannot be trusted) and
+        gets a short refinement at the final scale."""
+        from brushwork.api import stylize
+
+        refine = settings.replace(pyramid=False, steps=settings.final_steps)
+
+        def step(
+            index: int, current: RGB8, previous_input: RGB8 | None, previous_output: RGB8 | None
+        ) -> FloatImage:
+            photo = current.astype(np.float32) / 255.0
+            pair = self._pair(previous_input, current)
+            if pair is None or previous_input is None or previous_output is None:
+                return stylize(photo, list(styles), settings=settings, device=device, weights=weights).image
+            trusted = trusted_mask(pair, previous_input, current)
+            if is_scene_cut(trusted):
+                return stylize(photo, list(styles), settings=settings, device=device, weights=weights).image
+            begin = start_image(pair, trusted, previous_output, photo)
+            with tempfile.TemporaryDirectory(dir=self.work.path) as folder:
+                init = os.path.join(folder, "start.png")
+                imageio.write_image(init, begin, bits=16)
+                result = stylize(
+                    photo, list(styles), settings=refine.replace(init=init), device=device, weights=weights
+                )
+            return _fitted(result.image, self.size)
+
+        self._drive(step)
