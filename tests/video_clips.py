@@ -106,3 +106,24 @@ def _write_sine(
         frame.time_base = Fraction(1, rate)
         container.mux(stream.encode(frame))
     container.mux(stream.encode(None))
+
+
+class FlickerPainter:
+    """A deterministic stand-in for a per-frame painter that flickers as independent painting does: it
+    inverts the colours and adds grain fixed to the screen, different for every frame (seeded by the
+    frame's content). ``calls`` counts the frames painted; ``delay`` slows each one down."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls = 0
+
+    def __call__(self, frame: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        import time
+        import zlib
+
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        rng = np.random.default_rng(zlib.crc32(np.round(frame * 255).astype(np.uint8).tobytes()))
+        grain = rng.normal(0.0, 0.08, frame.shape[:2] + (1,))
+        return np.clip(1.0 - 0.8 * frame + grain, 0.0, 1.0).astype(np.float32)

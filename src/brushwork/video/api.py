@@ -298,6 +298,7 @@ class _Run:
         self.total = info.expected_frames(window)
         self.flow = FlowEstimator()
         self.done = self.painted = self.reused = 0
+        self.last_time = 0.0
 
     def report(self, stage: Literal["painting", "encoding"]) -> None:
         if self.callback is not None:
@@ -330,6 +331,7 @@ class _Run:
                 self.work.save(frame.index, previous_output)
                 self.painted += 1
             previous_input = current
+            self.last_time = frame.time
             self.done += 1
             self.report("painting")
         self._check_count()
@@ -338,10 +340,18 @@ class _Run:
         name = self.info.path
         if self.done == 0:
             raise VideoReadError(f"cannot read {name!r}: no frames between {self.window.start} s and the end")
-        if self.window.whole and self.info.frames and self.done < self.info.frames:
+        if not self.window.whole:
+            return
+        if self.info.frames and self.done < self.info.frames:
             raise VideoReadError(
                 f"cannot read {name!r}: truncated or damaged, only {self.done} of its {self.info.frames} "
                 "frames decode"
+            )
+        declared, rate = self.info.stream_duration, self.info.rate
+        if declared is not None and rate and self.last_time + 3 / float(rate) < declared:
+            raise VideoReadError(
+                f"cannot read {name!r}: truncated or damaged, its frames stop at {self.last_time:.2f} s "
+                f"of {declared:.2f} s"
             )
 
     def _drive(self, step: Callable[[int, RGB8, RGB8 | None, RGB8 | None], FloatImage]) -> None:

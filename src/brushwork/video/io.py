@@ -132,6 +132,7 @@ class VideoInfo:
     rate: Fraction | None  # average frame rate
     time_base: Fraction
     duration: float | None  # seconds
+    stream_duration: float | None  # seconds, as the video stream itself declares it (not the audio)
     rotation: int  # degrees counter-clockwise, from the display matrix
     sample_aspect_ratio: Fraction | None
     codec: str
@@ -154,6 +155,8 @@ def reading(path: str) -> Iterator[None]:
         yield
     except VideoReadError:
         raise
+    except av.error.EOFError as error:
+        raise VideoReadError(f"cannot read {path!r}: it ends before any video frame") from error
     except (av.error.FFmpegError, OSError, ValueError) as error:
         message = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise VideoReadError(f"cannot read {path!r}: {' '.join(str(message).split())}") from error
@@ -177,13 +180,15 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         if not container.streams.video:
             raise VideoReadError(f"cannot read {name!r}: it has no video stream")
         stream = container.streams.video[0]
-        first = next(iter(container.decode(stream)), None)
+        try:
+            first = next(iter(container.decode(stream)), None)
+        except av.error.EOFError:
+            first = None
         if first is None:
             raise VideoReadError(f"cannot read {name!r}: its video stream has no frames")
-        duration = None
-        if stream.duration is not None:
-            duration = float(stream.duration * (stream.time_base or Fraction(1, 90000)))
-        elif container.duration is not None:
+        stream_duration = _stream_duration(stream)
+        duration = stream_duration
+        if duration is None and container.duration is not None:
             duration = container.duration / av.time_base
         rate = stream.average_rate or stream.guessed_rate
         audio = tuple(
@@ -197,11 +202,25 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             rate=Fraction(rate) if rate else None,
             time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
             duration=duration,
+            stream_duration=stream_duration,
             rotation=_rotation(first),
             sample_aspect_ratio=_sample_aspect(stream),
             codec=stream.codec_context.name,
             audio=audio,
         )
+
+
+def _stream_duration(stream: av.video.stream.VideoStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    tag = stream.metadata.get("DURATION")  # Matroska keeps it as a tag: HH:MM:SS.nnnnnnnnn
+    if tag:
+        try:
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        except ValueError:
+            return None
+    return None
 
 
 def _rotation(frame: av.VideoFrame) -> int:

@@ -39,9 +39,18 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    keys = sorted(set(old) | set(new))
-    return [key for key in keys if old.get(key) != new.get(key)]
+def _differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Names of what differs, one level into nested records: e.g. ``settings.strength``."""
+    found = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if not prefix and isinstance(before, dict) and isinstance(after, dict):
+            found += _differences(before, after, f"{key}.")
+        else:
+            found.append(prefix + key)
+    return found
 
 
 class WorkFolder:
@@ -49,7 +58,8 @@ class WorkFolder:
 
     def __init__(self, path: Path, manifest: dict[str, Any], *, restart: bool = False) -> None:
         self.path = path
-        self.manifest = {"version": MANIFEST_VERSION, **manifest}
+        # through JSON and back, so that it compares equal to the one on disk (tuples become lists)
+        self.manifest = json.loads(json.dumps({"version": MANIFEST_VERSION, **manifest}))
         if restart and path.exists():
             self._check_is_ours()
             shutil.rmtree(path)

@@ -1,0 +1,307 @@
+"""brushwork video: timing and sound kept, temporal consistency, resume after kill -9, bad input.
+
+Clips are made by the tests (tests/video_clips.py): 64x48, 12 frames, a texture panned by a known
+sub-pixel shift with a moving occluder, and a sine-wave audio track. Most tests paint with a
+deterministic stand-in painter; one runs the real engine at 32 px.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+pytest.importorskip("cv2")
+
+import torch  # noqa: E402
+from video_clips import SHIFT, FlickerPainter, frame_at, make_clip, texture  # noqa: E402
+
+from brushwork.cli import main  # noqa: E402
+from brushwork.errors import SettingsError  # noqa: E402
+from brushwork.video import stylize_video, warping_error  # noqa: E402
+from brushwork.video.flow import FlowEstimator, consistency_mask, warp, warp_torch  # noqa: E402
+from brushwork.video.io import read_frames  # noqa: E402
+from brushwork.video.metrics import output_frames  # noqa: E402
+from brushwork.video.resume import work_folder_for  # noqa: E402
+from brushwork.video.temporal import TemporalTerm, temporal_loss  # noqa: E402
+
+TESTS = Path(__file__).parent
+NTSC = Fraction(30000, 1001)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("clips") / "pan.mp4"
+    make_clip(path)
+    return path
+
+
+def _times(path: Path) -> list[Fraction]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [Fraction(f.pts) * stream.time_base for f in container.decode(stream)]
+
+
+def _audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.audio[0]) if p.size]
+
+
+# ------------------------------------------------------------------------------------- timing and sound
+
+
+def test_variable_frame_rate_timestamps_rotation_and_aspect_are_kept(tmp_path: Path) -> None:
+    source = tmp_path / "vfr.mp4"
+    pts = [0, 1001, 2002, 4004, 5005, 8008, 9009, 10010, 12012, 13013, 14014, 17017]  # gaps: VFR
+    make_clip(source, pts=pts, time_base=Fraction(1, 30000), rate=NTSC, rotation=90,
+              sample_aspect_ratio=Fraction(4, 3))  # fmt: skip
+    output = tmp_path / "out.mp4"
+    result = stylize_video(source, [], output, painter=FlickerPainter())
+    assert result.frames == 12
+    assert _times(output) == [Fraction(p, 30000) for p in pts]
+    with av.open(str(output)) as container:
+        stream = container.streams.video[0]
+        first = next(container.decode(stream))
+        assert first.rotation == 90
+        assert stream.sample_aspect_ratio == Fraction(4, 3)
+        assert (first.width, first.height) == (64, 48)  # the clip's own size by default
+    assert not work_folder_for(output).exists()  # removed once the video is written
+
+
+def test_ntsc_rate_and_audio_packets_are_kept(tmp_path: Path) -> None:
+    source = tmp_path / "ntsc.mp4"
+    make_clip(source, rate=NTSC, time_base=Fraction(1, 30000))
+    output = tmp_path / "out.mov"
+    result = stylize_video(source, [], output, painter=FlickerPainter())
+    assert result.notes == []
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].average_rate == NTSC
+        assert container.streams.audio[0].codec_context.name == "aac"
+    assert _times(output) == _times(source)
+    assert _audio_packets(output) == _audio_packets(source)  # copied, not re-encoded
+
+
+def test_audio_is_reencoded_where_the_container_cannot_hold_it(clip: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.webm"
+    result = stylize_video(clip, [], output, painter=FlickerPainter(), temporal_blend=0)
+    assert result.notes == ["audio stream 1 (aac) re-encoded to Opus: webm cannot hold aac"]
+    with av.open(str(output)) as container:
+        assert container.streams.audio[0].codec_context.name == "opus"
+        assert sum(1 for _ in container.decode(container.streams.video[0])) == 12
+
+
+def test_start_and_duration_paint_part_of_the_clip(clip: Path, tmp_path: Path) -> None:
+    output = tmp_path / "part.mp4"
+    # frames at 5/24 … 9/24 s lie in [0.2, 0.4)
+    result = stylize_video(clip, [], output, painter=FlickerPainter(), start=0.2, duration=0.2)
+    assert result.frames == 5
+    times = _times(output)
+    assert [t - times[0] for t in times] == [Fraction(i, 24) for i in range(5)]
+    assert 0 <= times[0] < Fraction(1, 24)
+    with av.open(str(output)) as container:
+        audio = container.streams.audio[0]
+        packets = [p for p in container.demux(audio) if p.size]
+        seconds = sum(p.duration for p in packets) * audio.time_base
+    assert abs(float(seconds) - 0.2) < 0.05
+
+
+# ------------------------------------------------------------------------------- flow, warping, losses
+
+
+def test_warping_moves_pixels_by_a_known_shift() -> None:
+    image = texture(48, 40)
+    flow = np.zeros((40, 48, 2), np.float32)
+    flow[..., 0], flow[..., 1] = 3.0, -2.0
+    warped = warp(image, flow)  # warped(x, y) = image(x + 3, y - 2)
+    np.testing.assert_allclose(warped[5:30, 0:40], image[3:28, 3:43], atol=1e-5)
+    tensor = torch.from_numpy(image).permute(2, 0, 1)[None]
+    moved = warp_torch(tensor, torch.from_numpy(flow))[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(moved[5:30, 0:40], image[3:28, 3:43], atol=1e-5)
+
+
+def test_dis_flow_recovers_the_sub_pixel_pan() -> None:
+    base = texture(160, 128)
+    first, second = frame_at(0, 128, 96, base), frame_at(1, 128, 96, base)
+    backward = FlowEstimator()(second, first)  # second(x) ≈ first(x + backward(x))
+    inner = backward[16:40, 70:120].reshape(-1, 2)  # away from the occluder and the borders
+    np.testing.assert_allclose(np.median(inner, axis=0), [-SHIFT[0], -SHIFT[1]], atol=0.15)
+
+
+def test_consistency_mask_flags_where_forward_and_backward_disagree() -> None:
+    backward = np.full((20, 30, 2), 1.5, np.float32)
+    forward = -backward
+    assert consistency_mask(backward, forward).all()
+    forward[5:10, 10:20] = 4.0  # an occluder moving differently
+    mask = consistency_mask(backward, forward)
+    assert not mask[6:9, 9:18].any()
+    assert mask[15:, :].all()
+
+
+def test_temporal_loss_is_masked_and_its_gradient_pulls_towards_the_warped_frame() -> None:
+    warped = torch.rand(1, 3, 8, 10)
+    image = (warped + 0.5).requires_grad_()
+    mask = torch.zeros(1, 1, 8, 10)
+    mask[..., :, :5] = 1
+    loss = temporal_loss(image, warped, mask)
+    assert loss.item() == pytest.approx(0.25, rel=1e-5)  # mean over masked pixels and channels
+    loss.backward()
+    assert image.grad is not None
+    assert (image.grad[..., :5] > 0).all()  # descending the gradient moves the image to the target
+    assert (image.grad[..., 5:] == 0).all()  # nothing pulls where the flow is not trusted
+    term = TemporalTerm(
+        warped=warped, mask=mask, weight=2.0, long_warped=warped, long_mask=mask, long_weight=1.0
+    )
+    small = torch.full((1, 3, 4, 5), 0.5, requires_grad=True)  # a coarser scale than the targets
+    value = term(small)
+    value.backward()
+    assert value.item() > 0 and small.grad is not None and small.grad.abs().sum() > 0
+
+
+# ----------------------------------------------------------------------------------------------- flicker
+
+
+def test_temporal_blending_flickers_less_than_independent_frames(clip: Path, tmp_path: Path) -> None:
+    errors = {}
+    for blend in (0.0, 0.6):
+        output = tmp_path / f"frames_{int(blend * 10)}"  # PNG frames: no coding noise in the measure
+        stylize_video(clip, [], output, painter=FlickerPainter(), temporal_blend=blend)
+        inputs = (frame.rgb for frame in read_frames(clip))
+        errors[blend] = warping_error(output_frames(output), inputs)
+    floor = warping_error((f.rgb for f in read_frames(clip)), (f.rgb for f in read_frames(clip)))
+    assert floor < errors[0.6] < 0.9 * errors[0.0]
+
+
+# --------------------------------------------------------------------------------------------- resuming
+
+
+def test_resume_after_sigkill_loses_nothing_and_repaints_no_finished_frame(
+    clip: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "killed"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(TESTS)!r})
+        from video_clips import FlickerPainter
+        from brushwork.video import stylize_video
+        stylize_video({str(clip)!r}, [], {str(output)!r}, painter=FlickerPainter(delay=0.25))
+        """
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    work = work_folder_for(output)
+    deadline = time.monotonic() + 60
+    while len(list(work.glob("frame_*.png"))) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = len(list(work.glob("frame_*.png")))
+    assert 4 <= finished < 12 and not output.exists()
+
+    painter = FlickerPainter()
+    result = stylize_video(clip, [], output, painter=painter)
+    assert painter.calls == 12 - finished == result.painted
+    assert result.reused == finished
+
+    uninterrupted = tmp_path / "whole"
+    stylize_video(clip, [], uninterrupted, painter=FlickerPainter())
+    for resumed, whole in zip(output_frames(output), output_frames(uninterrupted), strict=True):
+        np.testing.assert_array_equal(resumed, whole)
+
+
+def test_different_settings_are_refused_until_restart(clip: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.mp4"
+    stylize_video(clip, [], output, painter=FlickerPainter(), duration=0.1, keep_frames=True)
+    output.unlink()
+    with pytest.raises(SettingsError, match=r"different video.temporal_blend; pass --restart"):
+        stylize_video(clip, [], output, painter=FlickerPainter(), duration=0.1, temporal_blend=0.3)
+    assert not output.exists()
+    painter = FlickerPainter()
+    stylize_video(clip, [], output, painter=painter, duration=0.1, temporal_blend=0.3, restart=True)
+    assert painter.calls == 3 and output.exists()
+
+
+# ------------------------------------------------------------------------------------- the command line
+
+
+def test_command_line_paints_with_the_engine(
+    tmp_path: Path, style_image: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "short.mp4"
+    make_clip(source, frames=3)
+    output = tmp_path / "out.mp4"
+    code = main(["video", str(source), str(style_image), "-o", str(output), "--size", "32", "--steps", "1",
+                 "--coarse-steps", "1", "--seed", "1", "--json"])  # fmt: skip
+    assert code == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["frames"] == 3 and record["size"] == [32, 24]
+    assert len(_times(output)) == 3
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    audio_only = tmp_path / "sound.m4a"
+    with av.open(str(audio_only), "w") as container:
+        stream = container.add_stream("aac", rate=48000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    empty = tmp_path / "empty.mkv"
+    with av.open(str(empty), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.start_encoding()
+    whole = tmp_path / "whole.mkv"
+    make_clip(whole)
+    truncated = tmp_path / "truncated.mkv"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 5])
+    cut_mp4 = tmp_path / "cut.mp4"
+    make_clip(cut_mp4)
+    cut_mp4.write_bytes(cut_mp4.read_bytes()[: cut_mp4.stat().st_size // 2])
+    return {
+        "not a video": text,
+        "no video stream": audio_only,
+        "no frames": empty,
+        "truncated mkv": truncated,
+        "truncated mp4": cut_mp4,
+        "missing": tmp_path / "missing.mp4",
+    }
+
+
+def test_bad_inputs_get_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    painted = tmp_path / "painted"
+    painted.mkdir()
+    for what, path in _bad_inputs(tmp_path).items():
+        output = painted / "out.mp4"
+        code = main(["video", str(path), str(TESTS / "data" / "starry_night.jpg"), "-o", str(output), "-q"])
+        err = capsys.readouterr().err
+        assert code == 2, what
+        assert err.startswith("brushwork: error: cannot read") and err.count("\n") == 1, (what, err)
+        assert list(painted.iterdir()) == [], what  # nothing half-written, no work folder left
+
+
+def test_bad_outputs_get_one_line_and_exit_2(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    style = str(TESTS / "data" / "starry_night.jpg")
+    for output, message in (
+        (tmp_path / "out.xyz", "no video encoder for '.xyz'"),
+        (clip, "it is the input video"),
+        (tmp_path / "missing" / "out.mp4", "does not exist"),
+    ):
+        assert main(["video", str(clip), style, "-o", str(output), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
