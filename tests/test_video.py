@@ -8,7 +8,6 @@ deterministic stand-in painter; one runs the real engine at 32 px.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,7 +23,6 @@ av = pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 import torch  # noqa: E402
-from video_clips import SHIFT, FlickerPainter, frame_at, make_clip, texture  # noqa: E402
 
 from brushwork.cli import main  # noqa: E402
 from brushwork.errors import SettingsError  # noqa: E402
@@ -34,6 +32,7 @@ from brushwork.video.io import read_frames  # noqa: E402
 from brushwork.video.metrics import output_frames  # noqa: E402
 from brushwork.video.resume import work_folder_for  # noqa: E402
 from brushwork.video.temporal import TemporalTerm, temporal_loss  # noqa: E402
+from video_clips import SHIFT, FlickerPainter, frame_at, make_clip, texture  # noqa: E402
 
 TESTS = Path(__file__).parent
 NTSC = Fraction(30000, 1001)

@@ -125,5 +125,5 @@ class FlickerPainter:
         if self.delay:
             time.sleep(self.delay)
         rng = np.random.default_rng(zlib.crc32(np.round(frame * 255).astype(np.uint8).tobytes()))
-        grain = rng.normal(0.0, 0.08, frame.shape[:2] + (1,))
+        grain = rng.normal(0.0, 0.08, (*frame.shape[:2], 1))
         return np.clip(1.0 - 0.8 * frame + grain, 0.0, 1.0).astype(np.float32)
