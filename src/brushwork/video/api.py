@@ -5,9 +5,11 @@ output until the video is written."""
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,16 @@ from brushwork.video.io import (
     read_frames,
 )
 from brushwork.video.resume import WorkFolder, file_digest, work_folder_for
-from brushwork.video.temporal import DEFAULT_BLEND, Stabilizer, is_scene_cut, start_image, trusted_mask
+from brushwork.video.temporal import (
+    DEFAULT_BLEND,
+    LONG_RANGE,
+    Stabilizer,
+    TemporalTerm,
+    is_scene_cut,
+    start_image,
+    temporal_term,
+    trusted_mask,
+)
 
 FloatImage = npt.NDArray[np.float32]
 # Paints one frame: (H, W, 3) float32 RGB in [0, 1] in, the same shape out. It must be deterministic
@@ -297,6 +308,7 @@ class _Run:
         self.callback = callback
         self.total = info.expected_frames(window)
         self.flow = FlowEstimator()
+        self.recent_inputs: deque[RGB8] = deque(maxlen=LONG_RANGE)  # the frames before the current one
         self.done = self.painted = self.reused = 0
         self.last_time = 0.0
 
@@ -331,6 +343,7 @@ class _Run:
                 self.work.save(frame.index, previous_output)
                 self.painted += 1
             previous_input = current
+            self.recent_inputs.append(current)
             self.last_time = frame.time
             self.done += 1
             self.report("painting")
@@ -390,6 +403,9 @@ class _Run:
         from brushwork.api import stylize
 
         refine = settings.replace(pyramid=False, steps=settings.final_steps)
+        # The optimizer's hook for the temporal term: an extra loss on the image being optimized, added to
+        # its objective. Used as soon as stylize() has it (see temporal.TemporalTerm).
+        hooked = "extra_loss" in inspect.signature(stylize).parameters
 
         def step(
             index: int, current: RGB8, previous_input: RGB8 | None, previous_output: RGB8 | None
@@ -402,12 +418,33 @@ class _Run:
             if is_scene_cut(trusted):
                 return stylize(photo, list(styles), settings=settings, device=device, weights=weights).image
             begin = start_image(pair, trusted, previous_output, photo)
+            extra: dict[str, Any] = {}
+            if hooked:
+                extra["extra_loss"] = self._temporal_term(index, current, previous_output, pair, trusted)
             with tempfile.TemporaryDirectory(dir=self.work.path) as folder:
                 init = os.path.join(folder, "start.png")
                 imageio.write_image(init, begin, bits=16)
                 result = stylize(
-                    photo, list(styles), settings=refine.replace(init=init), device=device, weights=weights
+                    photo,
+                    list(styles),
+                    settings=refine.replace(init=init),
+                    device=device,
+                    weights=weights,
+                    **extra,
                 )
             return _fitted(result.image, self.size)
 
         self._drive(step)
+
+    def _temporal_term(
+        self, index: int, current: RGB8, previous_output: RGB8, pair: FramePair, trusted: FloatImage
+    ) -> TemporalTerm:
+        from brushwork.features import from_caffe
+
+        older = None
+        if index >= LONG_RANGE and len(self.recent_inputs) == LONG_RANGE:
+            older_input = self.recent_inputs[0]  # frame index - LONG_RANGE
+            long_pair = frame_pair(self.flow, older_input, current)
+            long_trusted = trusted_mask(long_pair, older_input, current)
+            older = (self.work.load(index - LONG_RANGE), long_pair, long_trusted)
+        return temporal_term(previous_output, pair, trusted, older, convert=from_caffe)

@@ -11,6 +11,7 @@ geometrically (0.6ᵏ: under 1 % after nine frames), and a scene cut (few trustw
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +25,11 @@ from brushwork.video.flow import FramePair, warp
 FloatArray = npt.NDArray[np.float32]
 
 DEFAULT_BLEND = 0.6
-# the warped previous input may differ from the current one by this much (mean over RGB, 0–1) and
-# still count as the same surface
-PHOTOMETRIC_TOLERANCE = 0.06
+# the warped previous input may differ from the current one by this much (mean over RGB, 0–1, averaged
+# over a pixel's neighbourhood so that single noisy pixels do not speckle the mask) and still count as
+# the same surface
+PHOTOMETRIC_TOLERANCE = 0.08
+PHOTOMETRIC_SIGMA = 1.0
 # a frame where fewer pixels than this can be followed from the previous one starts a new shot
 SCENE_CUT_SHARE = 0.4
 
@@ -42,7 +45,8 @@ def trusted_mask(
 ) -> FloatArray:
     """1 where the previous frame, moved by the flow, shows the same thing as the current one; else 0."""
     moved = warp(_float(previous_input), pair.backward)
-    matches = np.abs(moved - _float(current_input)).mean(axis=-1) <= PHOTOMETRIC_TOLERANCE
+    difference = np.abs(moved - _float(current_input)).mean(axis=-1)
+    matches = cv2.GaussianBlur(difference, (0, 0), PHOTOMETRIC_SIGMA) <= PHOTOMETRIC_TOLERANCE
     return np.asarray(pair.reliable & matches, dtype=np.float32)
 
 
@@ -114,20 +118,31 @@ def temporal_loss(image: torch.Tensor, warped: torch.Tensor, mask: torch.Tensor)
     return squared.sum() / count
 
 
+# Weight of the temporal term against the (relative, order-one) content and style terms, in RGB 0–1
+# units: a frame 0.1 away from the warped previous output everywhere costs 1.
+TEMPORAL_WEIGHT = 100.0
+LONG_RANGE = 10  # frames back for the term against slow drift
+LONG_RANGE_SHARE = 0.3  # its weight, relative to the short-range term
+
+
 @dataclass(frozen=True)
 class TemporalTerm:
     """The extra loss the optimizer adds to its objective for a frame after the first: the short-range
     term against the previous output and a weaker long-range one against an older output (against slow
-    drift). Targets are in the optimizer's image space; ``__call__`` returns a scalar tensor."""
+    drift). Targets are RGB in [0, 1]; ``convert`` maps the optimizer's image to RGB first (e.g.
+    :func:`brushwork.features.from_caffe`). ``__call__`` returns a scalar tensor, at any scale."""
 
-    warped: torch.Tensor  # previous output moved onto this frame, (1, C, H, W)
+    warped: torch.Tensor  # previous output moved onto this frame, (1, 3, H, W)
     mask: torch.Tensor  # (1, 1, H, W) in [0, 1]
     weight: float
     long_warped: torch.Tensor | None = None  # e.g. the output 10 frames back, moved onto this frame
     long_mask: torch.Tensor | None = None
     long_weight: float = 0.0
+    convert: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if self.convert is not None:
+            image = self.convert(image)
         warped, mask = _resized(self.warped, self.mask, image)
         loss = self.weight * temporal_loss(image, warped, mask)
         if self.long_warped is not None and self.long_mask is not None and self.long_weight:
@@ -147,4 +162,42 @@ def _resized(
     return (
         resize(warped, size=tuple(size), mode="bilinear", align_corners=False),
         resize(mask, size=tuple(size), mode="bilinear", align_corners=False),
+    )
+
+
+def _tensor(image: npt.NDArray[Any]) -> torch.Tensor:
+    array = np.ascontiguousarray(_float(image))
+    if array.ndim == 2:
+        return torch.from_numpy(array)[None, None]
+    return torch.from_numpy(array).permute(2, 0, 1)[None]
+
+
+def temporal_term(
+    previous_output: npt.NDArray[Any],
+    previous_pair: FramePair,
+    previous_trusted: FloatArray,
+    older: tuple[npt.NDArray[Any], FramePair, FloatArray] | None = None,
+    *,
+    weight: float = TEMPORAL_WEIGHT,
+    convert: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> TemporalTerm:
+    """The :class:`TemporalTerm` for a frame: the previous output moved onto it by ``previous_pair``'s
+    backward flow, trusted where ``previous_trusted`` says; ``older`` the same for an output
+    LONG_RANGE frames back (flow straight from that frame), at a lower weight: it holds the picture
+    where chains of short warps would slowly blur or drift."""
+    warped = _tensor(warp(_float(previous_output), previous_pair.backward))
+    mask = _tensor(previous_trusted)
+    long_warped = long_mask = None
+    if older is not None:
+        output, pair, trusted = older
+        long_warped = _tensor(warp(_float(output), pair.backward))
+        long_mask = _tensor(trusted)
+    return TemporalTerm(
+        warped=warped,
+        mask=mask,
+        weight=weight,
+        long_warped=long_warped,
+        long_mask=long_mask,
+        long_weight=weight * LONG_RANGE_SHARE,
+        convert=convert,
     )
