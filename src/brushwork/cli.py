@@ -336,6 +336,10 @@ def _run_stylize(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     if args.save_every < 0:
         raise SettingsError(f"save-every must be >= 0, got {args.save_every}")
+    if settings.method == "fast":
+        for flag, given in (("--weights", args.weights is not None), ("--save-every", args.save_every > 0)):
+            if given:
+                raise SettingsError(f"{flag} only applies to --method optimize")
     output = Path(args.output)
     imageio.check_output_path(output)
     if args.bit_depth == 16 and output.suffix.lower() not in (".png", ".tif", ".tiff"):
