@@ -494,6 +494,12 @@ def _run_info() -> int:
         weights = f"{source.path} ({source.origin})"
     except Exception as error:  # info must still print the rest
         weights = f"not found: {error}"
+    try:
+        from brushwork.engines.feedforward.weights import TRANSFORM_FILE, model_path
+
+        fast_weights = str(model_path(TRANSFORM_FILE).parent)
+    except Exception as error:
+        fast_weights = f"not found: {error}"
     rows = {
         "brushwork": __version__,
         "torch": torch.__version__,
@@ -502,6 +508,7 @@ def _run_info() -> int:
         "cpu capability": torch.backends.cpu.get_cpu_capability(),
         "threads": str(torch.get_num_threads()),
         "weights": weights,
+        "fast weights": fast_weights,
     }
     width = max(len(k) for k in rows)
     for key, value in rows.items():
