@@ -138,7 +138,8 @@ def check_output_dir(
         try:
             os.makedirs(name, mode=0o700, exist_ok=True)
         except OSError as error:
-            raise _write_error(error, name, name) from None
+            parent = os.path.dirname(os.path.abspath(name))
+            raise _write_error(error, name, parent, f"cannot create directory {name!r}") from None
     if not os.access(name, os.W_OK):
         raise UserInputError(f"cannot write into {name!r}: directory is not writable")
     _probe(os.path.join(name, "probe"), name, what=f"cannot write into {name!r}")

@@ -96,7 +96,10 @@ class Server:
         if self._store is not None:
             return
         self.device = resolve_device(self.config.device)
-        check_output_dir(self.config.data_dir, create=True)  # a writable directory, or one line now
+        try:  # a writable directory, or one line now
+            check_output_dir(self.config.data_dir, create=True)
+        except UserInputError as error:
+            raise UserInputError(f"data directory: {error}") from None
         try:
             self.files.prepare()
         except OSError as error:
