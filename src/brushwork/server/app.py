@@ -2,12 +2,13 @@
 
 Errors are JSON ``{"error": "..."}`` with these statuses:
 
-* 400: an upload is not a usable image (not an image, damaged, truncated, empty, or more pixels
-  than the limit, e.g. a decompression bomb), or a Host header that is not this machine's;
+* 400: an upload is not a usable image (not an image, damaged, truncated, empty, more pixels than
+  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), a multipart
+  part header over 4 KB (a very long file name), or a Host header that is not this machine's;
 * 401: a token is needed and was missing or wrong; 403: a cross-origin browser request;
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
 * 413: an uploaded file or the whole request is larger than the limit;
-* 422: a form field is missing, malformed or out of range (the settings' own checks);
+* 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
 * 429: the queue is full.
 """
 
