@@ -227,12 +227,15 @@ def test_an_unwritable_output_is_refused_before_work(
     assert not list(files.folder.rglob(".*.tmp"))
 
 
-def test_a_sidecar_name_too_long_is_refused_before_work(
-    files: Files, no_work: list[str], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("option", "longest"), [("--sidecar", ".png.json"), ("--save-every=3", ".step99999.png")]
+)
+def test_a_companion_name_too_long_is_refused_before_work(
+    files: Files, no_work: list[str], capsys: pytest.CaptureFixture[str], option: str, longest: str
 ) -> None:
     output = files.folder / ("s" * 247 + ".png")  # 251 bytes: fits, but OUT.png.json does not
-    outcome = run_cli(capsys, files.photo, files.style, "-o", output, "--sidecar", *TINY)
-    assert_refused(outcome, "name too long", ".png.json")
+    outcome = run_cli(capsys, files.photo, files.style, "-o", output, option, *TINY)
+    assert_refused(outcome, "name too long", longest)
     assert not output.exists() and no_work == []
 
 

@@ -11,6 +11,7 @@ the user, so that a mistake is answered in a second rather than after a long run
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,10 @@ def check_style_image(path: PathLike) -> None:
     """
     name = os.fspath(path)
     try:
-        with Image.open(name) as im:
-            width, height = im.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. Pillow's decompression-bomb warning: read_image decides
+            with Image.open(name) as im:
+                width, height = im.size
     except Exception:  # unreadable: read_image gives the precise one-line error later
         return
     if 0 < min(width, height) < MIN_STYLE_SIDE:
