@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 av = pytest.importorskip("av")
-pytest.importorskip("cv2")
+cv2 = pytest.importorskip("cv2")
 
 import torch
 
@@ -242,18 +242,30 @@ def test_different_settings_are_refused_until_restart(clip: Path, tmp_path: Path
 # ------------------------------------------------------------------------------------- the command line
 
 
-def test_command_line_paints_with_the_engine(
-    tmp_path: Path, style_image: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("options", "method"),
+    [
+        ([], "fast"),
+        (["--method", "optimize", "--steps", "1", "--coarse-steps", "1", "--seed", "1"], "optimize"),
+    ],
+)
+def test_command_line_paints_with_the_engines(
+    options: list[str], method: str, tmp_path: Path, style_image: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = tmp_path / "short.mp4"
     make_clip(source, frames=3)
     output = tmp_path / "out.mp4"
-    code = main(["video", str(source), str(style_image), "-o", str(output), "--size", "32", "--steps", "1",
-                 "--coarse-steps", "1", "--seed", "1", "--json"])  # fmt: skip
+    code = main(
+        ["video", str(source), str(style_image), "-o", str(output), "--size", "32", "--json", *options]
+    )
     assert code == 0
     record = json.loads(capsys.readouterr().out)
-    assert record["frames"] == 3 and record["size"] == [32, 24]
+    assert record["frames"] == 3 and record["size"] == [32, 24] and record["method"] == method
     assert len(_times(output)) == 3
+    with av.open(str(output)) as container:
+        first = next(container.decode(container.streams.video[0])).to_ndarray(format="rgb24")
+    photo = next(read_frames(source)).rgb
+    assert np.abs(first.astype(float) - cv2.resize(photo, (32, 24)).astype(float)).mean() > 10  # painted
 
 
 def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
@@ -307,7 +319,7 @@ def test_bad_outputs_get_one_line_and_exit_2(
     style = str(TESTS / "data" / "starry_night.jpg")
     for output, message in (
         (tmp_path / "out.xyz", "no video encoder for '.xyz'"),
-        (clip, "it is the input video"),
+        (clip, "it is also an input"),
         (tmp_path / "missing" / "out.mp4", "does not exist"),
     ):
         assert main(["video", str(clip), style, "-o", str(output), "-q"]) == 2
@@ -344,7 +356,9 @@ def test_optimizer_method_starts_from_the_warped_frame_and_gets_the_temporal_ter
 
     monkeypatch.setattr(brushwork.api, "stylize", fake_stylize)
     output = tmp_path / "frames"
-    stylize_video(clip, [TESTS / "data" / "starry_night.jpg"], output, settings=Settings(steps=3))
+    stylize_video(
+        clip, [TESTS / "data" / "starry_night.jpg"], output, settings=Settings(method="optimize", steps=3)
+    )
     assert len(calls) == 12
     assert calls[0]["pyramid"] and calls[0]["start"] is None and calls[0]["term"] is None
     painted = list(output_frames(output))

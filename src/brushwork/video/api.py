@@ -12,7 +12,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import cv2
@@ -24,6 +23,7 @@ from brushwork import imageio
 from brushwork.config import Settings
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.imageio import Picture
+from brushwork.outputs import check_output, check_output_dir
 from brushwork.video.flow import FlowEstimator, FramePair, frame_pair
 from brushwork.video.io import (
     RGB8,
@@ -129,11 +129,11 @@ def stylize_video(
     the container can hold it (re-encoded otherwise, said in ``notes``).
 
     ``size`` is the long side of the painted frames (default: the clip's own size; ``settings.size``
-    is not used). ``settings.method`` picks the engine; ``painter`` replaces it with any deterministic
-    per-frame function. ``temporal_blend`` (0 ≤ b < 1) is how much of the previous output, moved along
-    the optical flow, is kept where it can be trusted (0: independent frames); the optimizer method
-    instead starts each frame from that warped output. ``start``/``duration`` (seconds) paint part of
-    the clip. ``crf`` or ``bitrate`` set the video quality.
+    is not used). ``settings.method`` picks the engine (without ``settings``: ``fast``); ``painter``
+    replaces it with any deterministic per-frame function. ``temporal_blend`` (0 ≤ b < 1) is how much
+    of the previous output, moved along the optical flow, is kept where it can be trusted (0:
+    independent frames); the optimizer method instead starts each frame from that warped output.
+    ``start``/``duration`` (seconds) paint part of the clip. ``crf`` or ``bitrate`` set the video quality.
 
     Finished frames are kept in ``OUTPUT.brushwork-frames`` beside the output: running the same call
     again after an interruption continues where it stopped and gives the same video; a different
@@ -141,7 +141,7 @@ def stylize_video(
     once the output is written, unless ``keep_frames``.
     """
     started = time.perf_counter()
-    settings = settings or Settings()
+    settings = settings or Settings(method="fast")
     window = Window(start, duration)
     options = EncodeOptions(crf=crf, bitrate=bitrate)
     stabilizer = _stabilizer(temporal_blend)
@@ -149,12 +149,12 @@ def stylize_video(
     style_list: list[StyleInput] = list(styles) if isinstance(styles, list | tuple) else [styles]  # type: ignore[list-item]
     if not style_list and painter is None:
         raise UserInputError("at least one style image is needed")
-    _check_paths(video, output, fmt)
+    _check_paths(video, output, fmt, style_list)
     info = probe(video)
     frame_size = painted_size(info.size, size, fmt)
     settings = settings.replace(size=max(frame_size))
     style_pictures = [_style_picture(style) for style in style_list]
-    method = "custom" if painter is not None else str(getattr(settings, "method", "optimize"))
+    method = "custom" if painter is not None else settings.method
 
     manifest = {
         "input": {"name": os.path.basename(os.fspath(video)), "sha256": file_digest(video)},
@@ -226,24 +226,24 @@ def painted_size(clip: tuple[int, int], size: int | None, fmt: OutputFormat) -> 
     return width, height
 
 
-def _check_paths(video: str | os.PathLike[str], output: str | os.PathLike[str], fmt: OutputFormat) -> None:
-    """Before any work: the output is not the input, and its folder exists and is writable."""
-    target = Path(os.path.abspath(os.fspath(output).rstrip("/" + os.sep) or os.fspath(output)))
-    source = Path(os.path.abspath(os.fspath(video)))
-    if target == source or (target.exists() and source.exists() and os.path.samefile(target, source)):
-        raise UserInputError(f"cannot write {os.fspath(output)!r}: it is the input video")
-    parent = target.parent
-    if not parent.is_dir():
-        raise UserInputError(f"cannot write {os.fspath(output)!r}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UserInputError(f"cannot write {os.fspath(output)!r}: folder {str(parent)!r} is not writable")
-    if fmt.is_folder:
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise UserInputError(
-                f"cannot write frames into {os.fspath(output)!r}: it exists and is not an empty folder"
-            )
-    elif target.is_dir():
-        raise UserInputError(f"cannot write {os.fspath(output)!r}: it is a folder")
+def _check_paths(
+    video: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    fmt: OutputFormat,
+    styles: Sequence[StyleInput],
+) -> None:
+    """Before any work: the output (and the work folder beside it) can be written and is no input."""
+    inputs = [video, *(style for style in styles if isinstance(style, str | os.PathLike))]
+    name = os.fspath(output).rstrip("/" + os.sep) or os.fspath(output)
+    if fmt.is_folder and os.path.isdir(name):
+        if any(os.scandir(name)):
+            raise UserInputError(f"cannot write frames into {name!r}: the folder is not empty")
+        check_output_dir(name, inputs)
+    else:
+        check_output(name, inputs)
+    work = work_folder_for(name)
+    if not work.is_dir():  # an existing one is the earlier run's, checked when it is opened
+        check_output(work, inputs, probe=False)
 
 
 def _style_picture(style: StyleInput) -> Picture:

@@ -51,7 +51,8 @@ def add_video_parsers(
         "hold it. The output's extension picks the format (.mp4/.mov/.mkv: H.264, .webm: VP9, .avi, "
         ".gif); a name with no extension gets a folder of PNG frames. Finished frames wait in "
         "OUTPUT.brushwork-frames: run the same command again after an interruption to continue.",
-        epilog="Example: brushwork video clip.mp4 starry.jpg -o painted.mp4 --method fast",
+        epilog="Example: brushwork video clip.mp4 starry.jpg -o painted.mp4. The fast engine is the "
+        "default here; --method optimize paints each frame with the optimizer (minutes a frame).",
         formatter_class=formatter,
     )
     vp.add_argument("video", help="the clip (anything FFmpeg decodes: mp4, mov, mkv, webm, avi, gif)")
@@ -83,7 +84,7 @@ def add_video_parsers(
     vp.add_argument("--json", action="store_true", help="print a one-line JSON record of the run on stdout")
     vp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_settings_options(vp)
-    vp.set_defaults(size=None)
+    vp.set_defaults(size=None, method="fast")
 
     ev = commands.add_parser(
         "video-eval",

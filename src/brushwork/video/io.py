@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from brushwork.errors import UserInputError
+from brushwork.outputs import temp_path
 
 RGB8 = npt.NDArray[np.uint8]
 
@@ -319,8 +319,7 @@ def encode(
     name = os.fspath(target)
     if fmt.is_folder:
         return _write_folder(source, name, window, painted)
-    directory, base = os.path.split(os.path.abspath(name))
-    temp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+    temp = os.fspath(temp_path(name))
     try:
         notes = _encode_to(source, temp, fmt, size, window, painted, options)
         os.replace(temp, name)
@@ -338,7 +337,7 @@ def _write_folder(source: VideoInfo, name: str, window: Window, painted: Callabl
     if source.audio:
         notes.append(f"a folder of frames has no sound: {len(source.audio)} audio stream(s) left out")
     target = Path(name.rstrip("/" + os.sep) or name)
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    temp = temp_path(target)
     temp.mkdir()
     try:
         for frame in read_frames(source.path, window):

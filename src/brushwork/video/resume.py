@@ -4,11 +4,9 @@ where it stopped, and a run with different input, styles or settings is refused.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import secrets
 import shutil
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +16,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from brushwork.errors import SettingsError, UserInputError
+from brushwork.outputs import write_atomically
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -147,14 +146,7 @@ class WorkFolder:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    def encode(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    write_atomically(path, encode)
