@@ -74,7 +74,7 @@ def output_format(path: str | os.PathLike[str]) -> OutputFormat:
         supported = ", ".join(sorted(_FORMATS))
         raise UserInputError(
             f"cannot write {name!r}: no video encoder for {extension!r} (supported: {supported}, "
-            "or a folder name for PNG frames)"
+            "or a folder for PNG frames: a name ending in /)"
         )
     container, codecs, pix_fmt, audio_codec = _FORMATS[extension]
     for codec in codecs:
