@@ -173,6 +173,16 @@ def _run_video(args: argparse.Namespace, settings_from: Callable[[argparse.Names
             keep_frames=args.keep_frames,
             callback=on_progress,
         )
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None
+        from brushwork.video.resume import work_folder_for
+
+        work = work_folder_for(args.output)
+        kept = f"finished frames are kept in {work}: run the same command again to continue"
+        print(f"brushwork: interrupted; {kept if work.is_dir() else 'nothing was written'}", file=sys.stderr)
+        return 130
     finally:
         if bar is not None:
             bar.close()
