@@ -380,3 +380,50 @@ def test_optimizer_method_starts_from_the_warped_frame_and_gets_the_temporal_ter
     loss = term(image)
     loss.backward()
     assert loss.item() > 0 and image.grad is not None and image.grad.abs().sum() > 0
+
+
+class _StopAt(FlickerPainter):
+    """Raises KeyboardInterrupt (as Ctrl-C does) when asked for frame number ``stop`` (1-based)."""
+
+    def __init__(self, stop: int) -> None:
+        super().__init__()
+        self.stop = stop
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+        if self.calls + 1 == self.stop:
+            raise KeyboardInterrupt
+        return super().__call__(frame)
+
+
+def test_ctrl_c_keeps_finished_frames_and_the_same_command_continues(clip: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.mp4"
+    seen: list[tuple[str, int, int | None]] = []
+    with pytest.raises(KeyboardInterrupt):
+        stylize_video(
+            clip, [], output, painter=_StopAt(6), callback=lambda p: seen.append((p.stage, p.done, p.total))
+        )
+    assert seen == [("painting", n, 12) for n in range(1, 6)]
+    assert not output.exists() and len(list(work_folder_for(output).glob("frame_*.png"))) == 5
+    painter = FlickerPainter()
+    # the name of the painter is part of the manifest: a subclass is a different painter
+    with pytest.raises(SettingsError, match=r"video\.painter"):
+        stylize_video(clip, [], output, painter=painter)
+    result = stylize_video(clip, [], output, painter=_StopAt(99))
+    assert (result.reused, result.painted) == (5, 7) and output.exists()
+
+
+def test_command_line_answers_ctrl_c_with_130_and_where_the_frames_are(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import brushwork.video.api
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        work_folder_for(tmp_path / "out.mp4").mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(brushwork.video.api, "stylize_video", interrupted)
+    code = main(
+        ["video", str(clip), str(TESTS / "data" / "starry_night.jpg"), "-o", str(tmp_path / "out.mp4")]
+    )
+    assert code == 130
+    assert "run the same command again to continue" in capsys.readouterr().err
