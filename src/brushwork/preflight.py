@@ -20,9 +20,9 @@ import torch
 from PIL import Image
 
 from brushwork.config import Settings
+from brushwork.engines.optimize.memory import format_bytes, parse_memory
 from brushwork.errors import UserInputError
 from brushwork.features.weights import CONV_NAMES
-from brushwork.memory import format_bytes, parse_memory
 
 # A style image's statistics come from its texture; below this many pixels on its short side it has
 # almost none (VGG19's first pooling halves it, the fifth block sees one position), and scaled up to
