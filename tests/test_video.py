@@ -291,8 +291,11 @@ def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
     cut_mp4 = tmp_path / "cut.mp4"
     make_clip(cut_mp4)
     cut_mp4.write_bytes(cut_mp4.read_bytes()[: cut_mp4.stat().st_size // 2])
+    unknown_codec = tmp_path / "unknown_codec.mkv"  # Matroska's codec ID changed to one FFmpeg does not know
+    unknown_codec.write_bytes(whole.read_bytes().replace(b"V_MPEG4/ISO/AVC", b"V_BRUSHWORK/XYZ"))
     return {
         "not a video": text,
+        "unreadable codec": unknown_codec,
         "no video stream": audio_only,
         "no frames": empty,
         "truncated mkv": truncated,

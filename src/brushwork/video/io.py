@@ -180,6 +180,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         if not container.streams.video:
             raise VideoReadError(f"cannot read {name!r}: it has no video stream")
         stream = container.streams.video[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for it
+            raise VideoReadError(f"cannot read {name!r}: no decoder for its video codec in this FFmpeg build")
         try:
             first = next(iter(container.decode(stream)), None)
         except av.error.EOFError:
