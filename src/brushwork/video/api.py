@@ -279,6 +279,21 @@ def _engine_painter(
     return paint
 
 
+def _fast_fill(
+    photo: FloatImage, styles: Sequence[Picture], settings: Settings, device: str | torch.device
+) -> FloatImage:
+    """The fast engine's painting of ``photo``: where the optimizer starts pixels the flow cannot
+    bring from the previous frame (as ``init="fast"`` does for a still)."""
+    from brushwork.engines.feedforward.engine import paint
+    from brushwork.progress import to_numpy, to_tensor
+
+    where = torch.device(device)
+    blend = settings.style_blend or tuple(1.0 for _ in styles)
+    plain = settings.replace(match_colors=None, preserve_color=None, strength=None)
+    painted = paint(to_tensor(photo, where), [to_tensor(p.rgb, where) for p in styles], blend, plain)
+    return to_numpy(painted)
+
+
 def _to_uint8(image: npt.NDArray[Any]) -> RGB8:
     return np.clip(np.round(np.asarray(image, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
 
@@ -398,8 +413,8 @@ class _Run:
         self, styles: Sequence[Picture], settings: Settings, device: str | torch.device, weights: Any
     ) -> None:
         """The optimizer: the first frame and scene cuts get the full pyramid; every other frame starts
-        from the previous output moved along the flow (the photo where the flow cannot be trusted) and
-        gets a short refinement at the final scale."""
+        from the previous output moved along the flow (the fast engine's painting where the flow cannot
+        be trusted) and gets a short refinement at the final scale."""
         from brushwork.api import stylize
 
         refine = settings.replace(pyramid=False, steps=settings.final_steps)
@@ -417,7 +432,7 @@ class _Run:
             trusted = trusted_mask(pair, previous_input, current)
             if is_scene_cut(trusted):
                 return stylize(photo, list(styles), settings=settings, device=device, weights=weights).image
-            begin = start_image(pair, trusted, previous_output, photo)
+            begin = start_image(pair, trusted, previous_output, _fast_fill(photo, styles, settings, device))
             extra: dict[str, Any] = {}
             if hooked:
                 extra["extra_loss"] = self._temporal_term(index, current, previous_output, pair, trusted)
