@@ -430,3 +430,29 @@ def test_command_line_answers_ctrl_c_with_130_and_where_the_frames_are(
     )
     assert code == 130
     assert "run the same command again to continue" in capsys.readouterr().err
+
+
+def test_video_eval_reports_flicker_of_output_and_input_beside_the_style(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    steady, single = tmp_path / "steady", tmp_path / "single"
+    stylize_video(clip, [], steady, painter=FlickerPainter())
+    stylize_video(clip, [], single, painter=FlickerPainter(), temporal_blend=0)
+    style = str(TESTS / "data" / "starry_night.jpg")
+    records = {}
+    for output in (steady, single):
+        assert (
+            main(["video-eval", str(output), "-i", str(clip), "-s", style, "--samples", "2", "--json"]) == 0
+        )
+        records[output.name] = json.loads(capsys.readouterr().out)
+    floor = warping_error((f.rgb for f in read_frames(clip)), (f.rgb for f in read_frames(clip)))
+    for record in records.values():
+        assert record["frames"] == 12 and record["sampled"] == [0, 11]
+        assert record["input_warping_error"] == pytest.approx(floor, rel=1e-4)
+        assert record["style_gram"] > 0 and record["content_error"] > 0
+    assert records["steady"]["warping_error"] < records["single"]["warping_error"]
+    expected = warping_error(output_frames(steady), (f.rgb for f in read_frames(clip)))
+    assert records["steady"]["warping_error"] == pytest.approx(expected, rel=1e-4)
+    # a clip and an output of different lengths are refused in one line
+    assert main(["video-eval", str(steady), "-i", str(clip), "-s", style, "--duration", "0.2"]) == 2
+    assert "more frames" in capsys.readouterr().err
