@@ -100,6 +100,8 @@ class VideoResult:
 
 
 VideoCallback = Callable[[VideoProgress], None]
+# paints one frame: (index, input frame, previous input frame, previous output) -> the frame to keep
+Step = Callable[[int, RGB8, RGB8 | None, RGB8 | None], FloatImage]
 
 
 def stylize_video(
@@ -340,21 +342,21 @@ class _Run:
                 )
             )
 
-    def _frames(self) -> Any:
-        """(index, input frame at the painted size, previous input frame, previous output or None)
-        for each frame still to paint; finished frames are counted and skipped."""
+    def _loop(self, step: Step) -> None:
+        """Calls ``step(index, input frame at the painted size, previous input frame, previous output)``
+        for each frame still to paint and keeps what it returns; finished frames are counted and skipped
+        (and read back only when the next frame needs them)."""
         previous_input: RGB8 | None = None
         previous_output: RGB8 | None = None
         for frame in read_frames(self.info.path, self.window):
             current = np.ascontiguousarray(_fitted(frame.rgb, self.size))
             if self.work.has(frame.index):
                 self.reused += 1
-                previous_output = None  # loaded only if the next frame needs painting
+                previous_output = None
             else:
                 if previous_output is None and frame.index > 0:
                     previous_output = self.work.load(frame.index - 1)
-                result = yield frame.index, current, previous_input, previous_output
-                previous_output = _to_uint8(result)
+                previous_output = _to_uint8(step(frame.index, current, previous_input, previous_output))
                 self.work.save(frame.index, previous_output)
                 self.painted += 1
             previous_input = current
@@ -382,15 +384,6 @@ class _Run:
                 f"of {declared:.2f} s"
             )
 
-    def _drive(self, step: Callable[[int, RGB8, RGB8 | None, RGB8 | None], FloatImage]) -> None:
-        frames = self._frames()
-        try:
-            item = next(frames)
-            while True:
-                item = frames.send(step(*item))
-        except StopIteration:
-            pass
-
     def _pair(self, previous: RGB8 | None, current: RGB8) -> FramePair | None:
         if previous is None or self.stabilizer.blend == 0:
             return None
@@ -407,7 +400,7 @@ class _Run:
             image, _ = self.stabilizer(painted, pair, previous_input, current, previous_output)
             return image
 
-        self._drive(step)
+        self._loop(step)
 
     def optimize_each(
         self, styles: Sequence[Picture], settings: Settings, device: str | torch.device, weights: Any
@@ -449,7 +442,7 @@ class _Run:
                 )
             return _fitted(result.image, self.size)
 
-        self._drive(step)
+        self._loop(step)
 
     def _temporal_term(
         self, index: int, current: RGB8, previous_output: RGB8, pair: FramePair, trusted: FloatImage

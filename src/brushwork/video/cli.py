@@ -85,6 +85,9 @@ def add_video_parsers(
     vp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_settings_options(vp)
     vp.set_defaults(size=None, method="fast")
+    for action in vp._actions:
+        if action.dest == "size":
+            action.help = "long side of the painted frames in pixels (default: the clip's own size)"
 
     ev = commands.add_parser(
         "video-eval",
