@@ -456,3 +456,22 @@ def test_video_eval_reports_flicker_of_output_and_input_beside_the_style(
     # a clip and an output of different lengths are refused in one line
     assert main(["video-eval", str(steady), "-i", str(clip), "-s", style, "--duration", "0.2"]) == 2
     assert "more frames" in capsys.readouterr().err
+
+
+def test_one_run_at_a_time_in_a_work_folder(tmp_path: Path) -> None:
+    from brushwork.errors import UserInputError
+    from brushwork.video.resume import WorkFolder
+
+    first = WorkFolder(tmp_path / "out.mp4.brushwork-frames", {"input": "a"})
+    first.save(0, np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(UserInputError, match="another brushwork run is using"):
+        WorkFolder(first.path, {"input": "a"}, restart=True)
+    assert first.has(0)  # the running one's frames are untouched
+    first.close()
+    again = WorkFolder(first.path, {"input": "a"})
+    assert again.finished() == 1
+    again.close()
+    fresh = WorkFolder(first.path, {"input": "b"}, restart=True)
+    assert fresh.finished() == 0
+    fresh.remove()
+    assert not first.path.exists()

@@ -61,18 +61,28 @@ class WorkFolder:
         self.manifest = json.loads(json.dumps({"version": MANIFEST_VERSION, **manifest}))
         if restart and path.exists():
             self._check_is_ours()
-            shutil.rmtree(path)
         self.created = not path.exists()
         path.mkdir(exist_ok=True)
-        self._lock = self._acquire_lock()
+        self._lock = self._acquire_lock()  # before anything is removed: another run may be using it
         try:
+            if restart:
+                self._clear()
             self._check_manifest()
         except BaseException:
             self.close()
             raise
 
+    def _clear(self) -> None:
+        for entry in self.path.iterdir():
+            if entry.name != LOCK:
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+
     def _check_is_ours(self) -> None:
-        if not (self.path / MANIFEST).is_file():
+        leftovers = [entry.name for entry in self.path.iterdir() if entry.name != LOCK]
+        if leftovers and not (self.path / MANIFEST).is_file():
             raise UserInputError(f"{self.path} exists but is not a brushwork work folder; move it away")
 
     def _acquire_lock(self) -> IO[bytes] | None:
