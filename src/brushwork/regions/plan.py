@@ -10,7 +10,6 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-
 from brushwork.config import Settings
 from brushwork.errors import SettingsError, UserInputError
 
