@@ -95,5 +95,3 @@ def _check_not_empty(mask: FloatArray, what: str) -> None:
 
 def _tensor(mask: FloatArray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None, None].to(device)
-
-
