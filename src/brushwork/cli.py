@@ -338,8 +338,9 @@ def _intermediate_path(output: Path, step: int) -> Path:
 
 def _run_inputs(contents: Sequence[str], styles: Sequence[str], settings: Settings) -> list[str]:
     """Every file a run reads, which none of its outputs may replace."""
-    init = [] if settings.init in ("content", "noise") else [settings.init]
-    return [*contents, *styles, *init]
+    init = [] if settings.init in ("content", "noise", "fast") else [settings.init]
+    masks = [settings.mask] if settings.mask not in (None, "subject", "background") else []
+    return [*contents, *styles, *init, *masks, *(settings.style_masks or ())]
 
 
 def _sidecar_path(output: Path) -> Path:
@@ -447,6 +448,8 @@ def _run_stylize(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    for note in result.notes:
+        log.warning(note)
     result.save(output, bits=args.bit_depth)
     if args.sidecar:  # written here, through a temporary name that fits however long the output's is
         from brushwork.outputs import write_text_atomically
