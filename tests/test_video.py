@@ -475,3 +475,22 @@ def test_one_run_at_a_time_in_a_work_folder(tmp_path: Path) -> None:
     assert fresh.finished() == 0
     fresh.remove()
     assert not first.path.exists()
+
+
+@pytest.mark.parametrize(
+    ("extension", "codec"), [(".mkv", "h264"), (".webm", "vp9"), (".avi", "mpeg4"), (".gif", "gif")]
+)
+def test_each_output_container_keeps_every_frame(
+    clip: Path, tmp_path: Path, extension: str, codec: str
+) -> None:
+    output = tmp_path / f"out{extension}"
+    stylize_video(clip, [], output, painter=FlickerPainter())
+    with av.open(str(output)) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == codec
+        frames = list(container.decode(stream))
+    assert len(frames) == 12
+    # relative times as in the input, to the container's precision (Matroska: 1 ms, GIF: 10 ms)
+    times = [float(f.pts * f.time_base) for f in frames]
+    step = 0.011 if extension == ".gif" else 0.0011
+    assert all(abs((t - times[0]) - i / 24) < step for i, t in enumerate(times))

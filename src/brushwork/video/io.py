@@ -366,10 +366,15 @@ def _encode_to(
     assert fmt.container is not None and fmt.codec is not None
     notes: list[str] = []
     container = _open(source.path)
-    with container, reading(source.path), av.open(temp, "w", format=fmt.container) as output:
+    with (
+        container,
+        reading(source.path),
+        av.open(temp, "w", format=fmt.container, options=_muxer_options(fmt)) as output,
+    ):
         vin = container.streams.video[0]
         vin.thread_type = "AUTO"
         vout = _video_stream(output, fmt, size, source, options)
+        out_time_base = _output_time_base(source, fmt)
         audio = _audio_plan(container, output, fmt, notes)
         time_base = vin.time_base or Fraction(1, 90000)
         offset = round(window.start / time_base)
@@ -390,7 +395,8 @@ def _encode_to(
                     if not window.contains(seconds):
                         done = window.duration is not None and seconds >= window.start + window.duration
                         continue
-                    _encode_frame(output, vout, painted(index), pts - offset, time_base, fmt)
+                    out_pts = round((pts - offset) * time_base / out_time_base)
+                    _encode_frame(output, vout, painted(index), out_pts, out_time_base, fmt)
                     index += 1
             elif packet.stream.index in audio:
                 audio[packet.stream.index].take(packet, window)
@@ -398,6 +404,20 @@ def _encode_to(
         for plan in audio.values():
             plan.flush()
     return notes
+
+
+def _muxer_options(fmt: OutputFormat) -> dict[str, str]:
+    if fmt.container == "avi":
+        return {"avoid_negative_ts": "disabled"}
+    return {}
+
+
+def _output_time_base(source: VideoInfo, fmt: OutputFormat) -> Fraction:
+    """The input's time base, so that every timestamp is kept exactly; AVI counts frames instead (it has
+    no timestamps of its own), so it gets one tick per frame at the average rate."""
+    if fmt.container == "avi" and source.rate:
+        return 1 / source.rate
+    return source.time_base
 
 
 def _video_stream(
@@ -412,8 +432,9 @@ def _video_stream(
     assert isinstance(stream, av.video.stream.VideoStream)
     stream.width, stream.height = size
     stream.pix_fmt = fmt.pix_fmt
-    stream.time_base = source.time_base
-    stream.codec_context.time_base = source.time_base
+    time_base = _output_time_base(source, fmt)
+    stream.time_base = time_base
+    stream.codec_context.time_base = time_base
     if source.sample_aspect_ratio is not None:
         stream.codec_context.sample_aspect_ratio = source.sample_aspect_ratio
     if source.rotation:
