@@ -494,3 +494,23 @@ def test_each_output_container_keeps_every_frame(
     times = [float(f.pts * f.time_base) for f in frames]
     step = 0.011 if extension == ".gif" else 0.0011
     assert all(abs((t - times[0]) - i / 24) < step for i, t in enumerate(times))
+
+
+def test_a_failed_encode_keeps_the_painted_frames(
+    clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import brushwork.video.api
+    from brushwork.errors import UserInputError
+
+    def disk_full(*args: object, **kwargs: object) -> list[str]:
+        raise UserInputError("cannot write 'out.mp4': No space left on device")
+
+    output = tmp_path / "out.mp4"
+    with monkeypatch.context() as patch:
+        patch.setattr(brushwork.video.api, "encode", disk_full)
+        with pytest.raises(UserInputError, match="No space left"):
+            stylize_video(clip, [], output, painter=FlickerPainter())
+    assert not output.exists() and len(list(work_folder_for(output).glob("frame_*.png"))) == 12
+    painter = FlickerPainter()
+    result = stylize_video(clip, [], output, painter=painter)
+    assert painter.calls == 0 and result.reused == 12 and output.exists()

@@ -174,16 +174,18 @@ def stylize_video(
     work = WorkFolder(work_folder_for(output), manifest, restart=restart)
     try:
         run = _Run(info, window, frame_size, work, stabilizer, started, callback)
-        if painter is not None or method == "fast":
-            run.paint_each(painter or _engine_painter(style_pictures, settings, device, weights))
-        else:
-            run.optimize_each(style_pictures, settings, device, weights)
+        try:
+            if painter is not None or method == "fast":
+                run.paint_each(painter or _engine_painter(style_pictures, settings, device, weights))
+            else:
+                run.optimize_each(style_pictures, settings, device, weights)
+        except VideoReadError:
+            work.remove()  # a broken input: nothing worth keeping
+            raise
         painted_at = time.perf_counter()
         run.report("encoding")
+        # the frames are all painted: whatever goes wrong from here on, they stay for the next run
         notes = encode(info, output, fmt, frame_size, window, work.load, options)
-    except VideoReadError:
-        work.remove()  # a broken input: nothing worth keeping
-        raise
     except BaseException:
         work.close()
         raise

@@ -153,13 +153,43 @@ def reading(path: str) -> Iterator[None]:
     """Turn FFmpeg's and the file system's errors while reading ``path`` into one-line VideoReadErrors."""
     try:
         yield
-    except VideoReadError:
+    except UserInputError:
         raise
     except av.error.EOFError as error:
         raise VideoReadError(f"cannot read {path!r}: it ends before any video frame") from error
     except (av.error.FFmpegError, OSError, ValueError) as error:
         message = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise VideoReadError(f"cannot read {path!r}: {' '.join(str(message).split())}") from error
+
+
+@contextlib.contextmanager
+def writing(path: str) -> Iterator[None]:
+    """Turn FFmpeg's and the file system's errors while writing ``path`` into one-line UserInputErrors."""
+    try:
+        yield
+    except UserInputError:
+        raise
+    except (av.error.FFmpegError, OSError) as error:
+        message = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise UserInputError(f"cannot write {path!r}: {' '.join(str(message).split())}") from error
+
+
+def _packets(
+    container: av.container.InputContainer, streams: list[Any], path: str
+) -> Iterator[av.Packet[Any]]:
+    """``container.demux(*streams)``, with reading errors named as such."""
+    packets = container.demux(*streams)
+    while True:
+        with reading(path):
+            packet = next(packets, None)
+        if packet is None:
+            return
+        yield packet
+
+
+def _decoded(packet: av.Packet[Any], path: str) -> list[Any]:
+    with reading(path):
+        return list(packet.decode())
 
 
 def _open(path: str) -> av.container.InputContainer:
@@ -323,7 +353,8 @@ def encode(
         return _write_folder(source, name, window, painted)
     temp = os.fspath(temp_path(name))
     try:
-        notes = _encode_to(source, temp, fmt, size, window, painted, options)
+        with writing(name):
+            notes = _encode_to(source, temp, fmt, size, window, painted, options)
         os.replace(temp, name)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -366,11 +397,7 @@ def _encode_to(
     assert fmt.container is not None and fmt.codec is not None
     notes: list[str] = []
     container = _open(source.path)
-    with (
-        container,
-        reading(source.path),
-        av.open(temp, "w", format=fmt.container, options=_muxer_options(fmt)) as output,
-    ):
+    with container, av.open(temp, "w", format=fmt.container, options=_muxer_options(fmt)) as output:
         vin = container.streams.video[0]
         vin.thread_type = "AUTO"
         vout = _video_stream(output, fmt, size, source, options)
@@ -379,15 +406,16 @@ def _encode_to(
         time_base = vin.time_base or Fraction(1, 90000)
         offset = round(window.start / time_base)
         if window.start > 0:
-            container.seek(int(window.start / time_base), stream=vin, backward=True, any_frame=False)
+            with reading(source.path):
+                container.seek(int(window.start / time_base), stream=vin, backward=True, any_frame=False)
         index = 0
         last_pts: int | None = None
         done = False
-        for packet in container.demux(vin, *audio):
+        for packet in _packets(container, [vin, *(container.streams[i] for i in audio)], source.path):
             if packet.stream.index == vin.index:
                 if done:
                     continue
-                for frame in packet.decode():
+                for frame in _decoded(packet, source.path):
                     assert isinstance(frame, av.VideoFrame)
                     pts = _frame_pts(frame, last_pts, vin)
                     last_pts = pts
@@ -399,7 +427,7 @@ def _encode_to(
                     _encode_frame(output, vout, painted(index), out_pts, out_time_base, fmt)
                     index += 1
             elif packet.stream.index in audio:
-                audio[packet.stream.index].take(packet, window)
+                audio[packet.stream.index].take(packet, window, source.path)
         output.mux(vout.encode(None))
         for plan in audio.values():
             plan.flush()
@@ -483,7 +511,7 @@ class _AudioCopy:
         self.stream = output.add_stream_from_template(template)
         self.time_base = template.time_base
 
-    def take(self, packet: av.Packet[Any], window: Window) -> None:
+    def take(self, packet: av.Packet[Any], window: Window, path: str) -> None:
         if packet.dts is None:  # the demuxer's flush packet
             return
         if not window.whole:
@@ -513,11 +541,13 @@ class _AudioReencode:
         self.stream = stream
         self.stream.layout = template.codec_context.layout
 
-    def take(self, packet: av.Packet[Any], window: Window) -> None:
-        for frame in packet.decode():
+    def take(self, packet: av.Packet[Any], window: Window, path: str) -> None:
+        for frame in _decoded(packet, path):
             assert isinstance(frame, av.AudioFrame)
-            known = frame.pts is not None and frame.time_base is not None
-            if known and not window.whole and not window.contains(float(frame.pts * frame.time_base)):
+            seconds = None
+            if frame.pts is not None and frame.time_base is not None:
+                seconds = float(frame.pts * frame.time_base)
+            if seconds is not None and not window.whole and not window.contains(seconds):
                 continue
             frame.pts = None  # the encoder counts samples from zero
             self.output.mux(self.stream.encode(frame))
