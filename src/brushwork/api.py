@@ -21,6 +21,7 @@ import torch
 from brushwork import color, imageio
 from brushwork.config import Settings
 from brushwork.engines.optimize.memory import ScalePlan, parse_memory
+from brushwork.engines.optimize.objective import ExtraLoss
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features.vgg import to_caffe
 from brushwork.imageio import Picture
@@ -108,6 +109,7 @@ def stylize(
     device: str | torch.device = "cpu",
     weights: str | os.PathLike[str] | None = None,
     callback: Callback | None = None,
+    extra_loss: ExtraLoss | None = None,
     **overrides: Any,
 ) -> StylizeResult:
     """Paint ``content`` in the style of ``styles``.
@@ -116,7 +118,9 @@ def stylize(
     single fields, e.g. ``stylize("photo.jpg", "starry.jpg", size=768, seed=1)``. ``device`` is used
     as given. ``weights`` is the VGG19 file of the optimizer. ``callback`` receives a
     :class:`Progress` after every loss evaluation (the fast engine sends one, at the end); an
-    exception raised there stops the run and propagates.
+    exception raised there stops the run and propagates. ``extra_loss`` (optimizer only) is added to
+    the objective: a function of the image being optimised (Caffe space: BGR, 0–255, mean removed,
+    at the current scale's size) returning a scalar tensor, e.g. video's temporal term.
     """
     started = time.perf_counter()
     try:
@@ -143,6 +147,8 @@ def stylize(
     prepared = time.perf_counter()
 
     if settings.method == "fast":
+        if extra_loss is not None:
+            raise SettingsError("an extra loss only applies to method optimize")
         painted, result_fields = _run_fast(content_full, style_full, blend, settings, started, callback, plan)
     else:
         if settings.match_colors is not None:
@@ -151,7 +157,7 @@ def stylize(
         if settings.init == "fast":
             start = _fast_start(content_full, style_full, blend, settings)
         painted, result_fields = _run_optimize(
-            content_full, style_full, blend, settings, start, weights, callback, started, plan
+            content_full, style_full, blend, settings, start, weights, callback, started, plan, extra_loss
         )
         prepared += result_fields.pop("prepare_seconds")
         if settings.preserve_color is not None:
@@ -190,6 +196,7 @@ def _run_optimize(
     callback: Callback | None,
     started: float,
     plan: RegionPlan | None,
+    extra_loss: ExtraLoss | None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     from brushwork.engines.optimize.engine import optimize
 
@@ -197,7 +204,7 @@ def _run_optimize(
     run = optimize(
         content, styles, blend, settings,
         start=start, weights=weights, callback=callback, started=started, generator=generator,
-        regions=plan.regions if plan is not None else (),
+        regions=plan.regions if plan is not None else (), extra_loss=extra_loss,
     )  # fmt: skip
     return run.rgb, {
         "losses": run.history[-1] if run.history else {},
