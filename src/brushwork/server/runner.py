@@ -54,6 +54,8 @@ class Live:
 def work_plan(content_size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
     """(steps, pixels per step) for each scale, coarse to fine: the cost of a step grows with its pixels."""
     final = imageio.fit_long_side(content_size, settings.size)
+    if settings.method == "fast":  # one pass at the final size
+        return [(1, final[0] * final[1])]
     sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
     steps = settings.steps_per_scale(sizes)
     return [(count, width * height) for count, (width, height) in zip(steps, sizes, strict=True)]
@@ -219,7 +221,7 @@ class _Reporter:
             total=p.total,
             scale=p.scale,
             scales=p.scales,
-            loss=p.losses["total"],
+            loss=p.losses.get("total"),  # the fast engine has no loss
             elapsed=p.elapsed,
             eta=estimate_left(self.plan, p.scale, p.step, p.elapsed),
             preview=self.previews,
