@@ -26,7 +26,7 @@ from PIL import Image
 from brushwork.config import Settings
 from brushwork.imageio import Picture
 from brushwork.server import ServerConfig
-from brushwork.server.app import create_app
+from brushwork.server.app import PREVIEW_FIELDS, create_app
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.preview import PreviewBusy, Previewer, PreviewImage
 from brushwork.server.runner import Runner
@@ -346,6 +346,21 @@ def test_bad_preview_input_is_4xx_with_a_one_line_reason(
     error = response.json()["error"]
     assert expected in error and "\n" not in error
     assert str(tmp_path) not in error and "incoming" not in error  # no server paths
+
+
+def test_preview_fields_are_checked_like_a_jobs(client: TestClient, photo: bytes, painting: bytes) -> None:
+    typo = preview(client, photo, strenght="0.9")
+    assert typo.status_code == 422 and "unknown form field(s) strenght" in typo.json()["error"]
+    tiny = image_bytes(Path(__file__).parent / "data" / "starry_night.jpg", "PNG", long_side=12)
+    small_style = preview(client, photo, style=tiny, style_id=None)
+    assert (
+        small_style.status_code == 400 and "the style image is 12x8: too small" in small_style.json()["error"]
+    )
+    schema = client.get("/api/openapi.json").json()
+    body = schema["paths"]["/api/preview"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert (
+        set(schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]) == PREVIEW_FIELDS
+    )
 
 
 def test_preview_uploads_obey_the_server_limits(

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import brushwork
-from brushwork.engines.optimize import memory
 from brushwork.api import Progress
 from brushwork.config import Settings
+from brushwork.engines.optimize import memory
 from brushwork.engines.optimize.memory import MemoryBudgetError, parse_memory, plan_scale
 from brushwork.engines.optimize.objective import Objective, style_statistics
 from brushwork.engines.optimize.tiles import (

@@ -24,6 +24,7 @@ from brushwork.engines.optimize.memory import ScalePlan, parse_memory
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features.vgg import to_caffe
 from brushwork.imageio import Picture
+from brushwork.outputs import check_output, write_text_atomically
 from brushwork.progress import Callback, FloatImage, Progress, to_numpy, to_tensor
 
 ImageInput = str | os.PathLike[str] | Picture | npt.NDArray[Any]
@@ -45,6 +46,7 @@ class StylizeResult:
     weights: str
     memory_budget: int = 0  # bytes the run was planned to stay within
     plans: list[ScalePlan] = field(default_factory=list)  # how each scale was run (tiles, history)
+    inputs: tuple[str, ...] = ()  # the input files (content, styles, init), which save() never overwrites
 
     @property
     def size(self) -> tuple[int, int]:
@@ -71,20 +73,14 @@ class StylizeResult:
     def save(self, path: str | os.PathLike[str], *, bits: int = 8, sidecar: bool = False) -> None:
         """Write the picture (atomically), with the settings in PNG text metadata; optionally a
         ``<path>.json`` sidecar holding the same record."""
+        sidecar_path = Path(f"{os.fspath(path)}.json")
+        for target in (path, sidecar_path) if sidecar else (path,):
+            check_output(target, self.inputs)
         record = self.record()
         metadata = {"Software": "brushwork", "brushwork": json.dumps(record, sort_keys=True)}
         imageio.write_image(path, self.image, alpha=self.alpha, bits=bits, metadata=metadata)
         if sidecar:
-            _write_text_atomic(Path(f"{os.fspath(path)}.json"), json.dumps(record, indent=2) + "\n")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+            write_text_atomically(sidecar_path, json.dumps(record, indent=2) + "\n")
 
 
 def as_picture(image: ImageInput, what: str) -> Picture:
@@ -158,6 +154,8 @@ def stylize(
         if settings.preserve_color is not None:
             painted = color.preserve_color(painted, content_full, settings.preserve_color)
 
+    given = [content, *style_list] + ([settings.init] if init_picture is not None else [])
+    inputs = tuple(os.fspath(item) for item in given if isinstance(item, str | os.PathLike))
     alpha = None
     if content_picture.alpha is not None:
         alpha = imageio.resize(content_picture.alpha, final_size)
@@ -168,6 +166,7 @@ def stylize(
         timings={"prepare": prepared - started, "optimize": finished - prepared, "total": finished - started},
         settings=settings,
         device=str(device),
+        inputs=inputs,
         **result_fields,
     )
 

@@ -2,12 +2,13 @@
 
 Errors are JSON ``{"error": "..."}`` with these statuses:
 
-* 400: an upload is not a usable image (not an image, damaged, truncated, empty, or more pixels
-  than the limit, e.g. a decompression bomb), or a Host header that is not this machine's;
+* 400: an upload is not a usable image (not an image, damaged, truncated, empty, more pixels than
+  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), a multipart
+  part header over 4 KB (a very long file name), or a Host header that is not this machine's;
 * 401: a token is needed and was missing or wrong; 403: a cross-origin browser request;
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
 * 413: an uploaded file or the whole request is larger than the limit;
-* 422: a form field is missing, malformed or out of range (the settings' own checks);
+* 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
 * 429: the queue is full, or too many instant previews are waiting;
 * 503: the fast engine (instant previews, ``method=fast``) is not installed.
 """
@@ -27,7 +28,7 @@ from typing import IO, Annotated, Any
 
 import anyio
 import torch
-from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -37,6 +38,8 @@ from brushwork import __version__, imageio
 from brushwork.config import QUALITY_PRESETS, Settings
 from brushwork.device import resolve_device
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
+from brushwork.outputs import check_output_dir
+from brushwork.preflight import MIN_STYLE_SIDE
 from brushwork.server import files as names
 from brushwork.server.config import ServerConfig
 from brushwork.server.files import JobFiles, is_job_id, new_job_id
@@ -104,6 +107,10 @@ class Server:
         if self._store is not None:
             return
         self.device = resolve_device(self.config.device)
+        try:  # a writable directory, or one line now
+            check_output_dir(self.config.data_dir, create=True)
+        except UserInputError as error:
+            raise UserInputError(f"data directory: {error}") from None
         try:
             self.files.prepare()
         except OSError as error:
@@ -217,7 +224,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             for s in GALLERY.values()
         ]
 
-    @app.post("/api/jobs", status_code=201, responses=ERRORS)
+    @app.post("/api/jobs", status_code=201, responses=ERRORS, dependencies=[Depends(_known_job_fields)])
     def create_job(
         content: Annotated[UploadFile, File(description="the photo")],
         style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
@@ -263,7 +270,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         try:
             _receive_image(server, content, staging, names.CONTENT, names.CONTENT_THUMB, "the content image")
             if style is not None:
-                _receive_image(server, style, staging, names.STYLE, names.STYLE_THUMB, "the style image")
+                _receive_image(
+                    server, style, staging, names.STYLE, names.STYLE_THUMB, "the style image", MIN_STYLE_SIDE
+                )
             else:
                 assert style_id is not None
                 shutil.copyfile(GALLERY[style_id].path, staging / names.STYLE)
@@ -284,6 +293,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         "/api/preview",
         responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the preview"}},
         response_class=Response,
+        dependencies=[Depends(_known_preview_fields)],
     )
     async def instant_preview(
         request: Request,
@@ -416,6 +426,46 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     return app
 
 
+# The form fields of POST /api/jobs (a test checks them against the endpoint's parameters).
+JOB_FIELDS = frozenset(
+    (
+        "content",
+        "style",
+        "style_id",
+        "size",
+        "quality",
+        "steps",
+        "strength",
+        "preserve_color",
+        "style_scale",
+        "seed",
+        "method",
+        "init",
+    )
+)
+# The form fields of POST /api/preview.
+PREVIEW_FIELDS = frozenset(
+    ("content", "style", "style_id", "size", "strength", "preserve_color", "style_scale")
+)
+
+
+async def _known_job_fields(request: Request) -> None:
+    await _known_fields(request, JOB_FIELDS)
+
+
+async def _known_preview_fields(request: Request) -> None:
+    await _known_fields(request, PREVIEW_FIELDS)
+
+
+async def _known_fields(request: Request, fields: frozenset[str]) -> None:
+    """Refuse form fields the API does not know, so that a typo (``strenght``) is not silently lost."""
+    form = await request.form()  # parsed once per request; the endpoint's parameters reuse it
+    unknown = sorted(set(form.keys()) - fields)
+    if unknown:
+        known = ", ".join(sorted(fields))
+        raise HTTPException(422, f"unknown form field(s) {', '.join(unknown)}; the fields are: {known}")
+
+
 def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
     given = {name: value for name, value in chosen.items() if value is not None}
     if given.get("size", 0) > config.max_size:
@@ -439,12 +489,12 @@ def _check_style_choice(style: UploadFile | None, style_id: str | None) -> None:
 
 
 def _receive_image(
-    server: Server, upload: UploadFile, folder: Path, name: str, thumb_name: str, what: str
+    server: Server, upload: UploadFile, folder: Path, name: str, thumb_name: str, what: str, min_side: int = 1
 ) -> None:
-    """Copy an upload to ``folder/name`` (refusing it past the size limit), check that it decodes,
-    and write a small PNG copy the page can show."""
+    """Copy an upload to ``folder/name`` (refusing it past the size limit), check that it decodes and
+    has at least ``min_side`` pixels on its short side, and write a small PNG copy the page can show."""
     _save_upload(server, upload, folder / name, what)
-    _thumbnail(server, folder / name, folder / thumb_name, what)
+    _thumbnail(server, folder / name, folder / thumb_name, what, min_side)
 
 
 def _preview_inputs(
@@ -463,7 +513,7 @@ def _preview_inputs(
             style_path = GALLERY[style_id].path
         with server.decodes:
             photo = _read(server, folder / names.CONTENT, "the content image")
-            painting = _read(server, style_path, "the style image")
+            painting = _read(server, style_path, "the style image", MIN_STYLE_SIDE)
         return photo, painting
     finally:
         server.files.discard_staging(folder.name)
@@ -483,19 +533,28 @@ def _save_upload(server: Server, upload: UploadFile, target: Path, what: str) ->
             out.write(chunk)
 
 
-def _thumbnail(server: Server, source: Path, target: Path, what: str) -> None:
+def _thumbnail(server: Server, source: Path, target: Path, what: str, min_side: int = 1) -> None:
     with server.decodes:
-        picture = _read(server, source, what)
+        picture = _read(server, source, what, min_side)
         small = imageio.resize(picture.rgb, thumbnail_size(picture.size))
     imageio.write_image(target, small)
 
 
-def _read(server: Server, source: Path, what: str) -> imageio.Picture:
-    """Decode an image (the caller holds ``server.decodes``); 400 naming ``what`` if it is unusable."""
+def _read(server: Server, source: Path, what: str, min_side: int = 1) -> imageio.Picture:
+    """Decode an image (the caller holds ``server.decodes``); 400 naming ``what`` if it is unusable
+    or under ``min_side`` pixels on its short side."""
     try:
-        return imageio.read_image(source, max_pixels=server.config.max_pixels)
+        picture = imageio.read_image(source, max_pixels=server.config.max_pixels)
     except ImageReadError as error:
         raise HTTPException(400, str(error).replace(repr(str(source)), what)) from None
+    if min(picture.size) < min_side:
+        width, height = picture.size
+        raise HTTPException(
+            400,
+            f"{what} is {width}x{height}: too small to carry a style (at least {min_side} pixels "
+            "on the short side are needed)",
+        )
+    return picture
 
 
 def _png(server: Server, job_id: str, name: str, *, cache: bool) -> Response:
@@ -541,12 +600,27 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse(
-            {"error": str(error.detail)}, status_code=error.status_code, headers=error.headers
+            {"error": _multipart_problem(error) or str(error.detail)},
+            status_code=error.status_code,
+            headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": _describe(error)}, status_code=422)
+
+
+def _multipart_problem(error: HTTPException) -> str | None:
+    """A clearer message for the multipart parser's refusals, which say only "Invalid multipart data."."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if "maximum header size" in str(cause).lower():
+            return (
+                "a part of the upload has a header longer than 4 KB, most likely a very long file name; "
+                "rename the file and send it again"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _describe(error: RequestValidationError) -> str:
