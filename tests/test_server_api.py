@@ -348,7 +348,7 @@ def test_bad_preview_input_is_4xx_with_a_one_line_reason(
     assert str(tmp_path) not in error and "incoming" not in error  # no server paths
 
 
-def test_preview_fields_are_checked_like_a_jobs(client: TestClient, photo: bytes, painting: bytes) -> None:
+def test_preview_fields_are_checked_like_a_jobs(client: TestClient, photo: bytes) -> None:
     typo = preview(client, photo, strenght="0.9")
     assert typo.status_code == 422 and "unknown form field(s) strenght" in typo.json()["error"]
     tiny = image_bytes(Path(__file__).parent / "data" / "starry_night.jpg", "PNG", long_side=12)

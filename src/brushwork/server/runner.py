@@ -211,7 +211,8 @@ class _Reporter:
         now = time.monotonic()
         first = self.previews == 0
         due = p.done - self.preview_step >= config.preview_every
-        if first or (due and now - self.preview_time >= config.preview_interval):
+        last = p.done >= p.total  # the result follows at once (a fast job has only this step)
+        if not last and (first or (due and now - self.preview_time >= config.preview_interval)):
             imageio.write_image(self.runner.files.path(self.job_id, names.PREVIEW), p.image())
             self.previews += 1
             self.preview_step = p.done

@@ -12,7 +12,7 @@ const STYLE_SIDE = 1024; // enough for the fast engine to read the painting's st
 const PREVIEW_DELAY_MS = 150; // after the last move of a slider
 // One preview request at a time: a change while one is under way asks for another once it is back
 // (each shown picture is newer than the last); a new photo or painting, or a job, aborts it.
-const preview = { timer: 0, controller: null, again: false, url: "", choice: 0 };
+const preview = { timer: 0, controller: null, again: false, url: "", photos: 0, paintings: 0 };
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -49,9 +49,11 @@ async function choosePhoto(file) {
   img.hidden = false;
   $("content-drop").classList.add("has-image");
   $("content-text").textContent = `${file.name} (click or drop to change)`;
-  const choice = newChoice();
+  stopPreviews(); // what is on its way shows the last photo
+  state.photoSmall = null;
+  const choice = ++preview.photos;
   const small = await shrink(file, PREVIEW_SIDE);
-  if (choice !== preview.choice) return; // another photo or painting was chosen meanwhile
+  if (choice !== preview.photos) return; // another photo was chosen meanwhile
   state.photoSmall = small;
   requestPreview(0);
 }
@@ -103,7 +105,8 @@ function buildGallery(styles) {
       state.styleFile = null;
       state.styleSmall = null;
       selectTile(tile, tile.title);
-      newChoice();
+      preview.paintings++;
+      stopPreviews();
       requestPreview(0);
     });
     gallery.insertBefore(tile, uploadTile);
@@ -120,9 +123,10 @@ function buildGallery(styles) {
     img.src = URL.createObjectURL(file);
     img.hidden = false;
     selectTile(uploadTile, `Your painting: ${file.name}`);
-    const choice = newChoice();
+    stopPreviews();
+    const choice = ++preview.paintings;
     const small = await shrink(file, STYLE_SIDE);
-    if (choice !== preview.choice) return;
+    if (choice !== preview.paintings) return; // another painting was chosen meanwhile
     state.styleSmall = small;
     requestPreview(0);
   });
@@ -164,12 +168,6 @@ function jobActive() {
 
 function previewWanted() {
   return Boolean(state.photoSmall && (state.styleId || state.styleSmall) && !jobActive());
-}
-
-// A new photo or painting: what is on its way no longer applies.
-function newChoice() {
-  stopPreviews();
-  return ++preview.choice;
 }
 
 function stopPreviews() {
