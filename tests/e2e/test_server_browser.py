@@ -106,6 +106,17 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
             stronger = rgb(picture.evaluate(READ_PICTURE))
             assert first.shape == stronger.shape == (PREVIEW[1] // 4, PREVIEW[0] // 4, 3)
             assert np.abs(first - stronger).mean() > 3, "the preview did not follow the strength slider"
+
+            # a slider dragged through several values asks once, for where it stopped
+            asked = sum(url.endswith("/api/preview") for url in requests)
+            stronger_src = picture.get_attribute("src")
+            page.locator("#strength").evaluate(
+                """range => { for (const value of ["0.6", "0.7", "1", "0.9"]) {
+                    range.value = value; range.dispatchEvent(new Event("input")); } }"""
+            )
+            expect(picture).not_to_have_attribute("src", stronger_src or "", timeout=20_000)
+            page.wait_for_timeout(400)  # past the debounce: a second request would have gone out
+            assert sum(url.endswith("/api/preview") for url in requests) == asked + 1
             page.locator("#size").evaluate(
                 "(range, size) => { range.value = size; range.dispatchEvent(new Event('input')); }", str(SIZE)
             )

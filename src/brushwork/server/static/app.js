@@ -10,6 +10,7 @@ const state = {
 const PREVIEW_SIDE = 512; // the server paints previews at most this large
 const STYLE_SIDE = 1024; // enough for the fast engine to read the painting's strokes
 const PREVIEW_DELAY_MS = 150; // after the last move of a slider
+const BUSY_RETRY_MS = 500;
 // One preview request at a time: a change while one is under way asks for another once it is back
 // (each shown picture is newer than the last); a new photo or painting, or a job, aborts it.
 const preview = { timer: 0, controller: null, again: false, url: "", photos: 0, paintings: 0 };
@@ -201,11 +202,13 @@ async function sendPreview() {
   const started = performance.now();
   let picture = null;
   let problem = "";
+  let busy = false;
   try {
     const response = await fetch("/api/preview", { method: "POST", body: form, signal: controller.signal });
     if (response.status === 401) showLogin();
     else if (response.ok) picture = await response.blob();
-    else if (response.status !== 429) { // 429: busy; the next change asks again
+    else if (response.status === 429) busy = true; // other pages' previews: ask again shortly
+    else {
       problem = `HTTP ${response.status}`;
       try { problem = (await response.json()).error || problem; } catch (_) { /* not JSON */ }
     }
@@ -222,6 +225,8 @@ async function sendPreview() {
   if (preview.again) {
     preview.again = false;
     sendPreview();
+  } else if (busy) {
+    requestPreview(BUSY_RETRY_MS);
   }
 }
 
