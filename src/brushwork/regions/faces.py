@@ -38,7 +38,8 @@ def find_faces(rgb: npt.NDArray[np.floating]) -> list[Box]:
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     grey = cv2.cvtColor(np.rint(np.clip(rgb, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    grey = cv2.equalizeHist(cv2.resize(grey, (round(width * scale), round(height * scale)), cv2.INTER_AREA))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    grey = cv2.equalizeHist(cv2.resize(grey, size, interpolation=cv2.INTER_AREA))
     if min(grey.shape) < MIN_FACE:
         return []
     found = _cascade().detectMultiScale(
@@ -50,7 +51,7 @@ def find_faces(rgb: npt.NDArray[np.floating]) -> list[Box]:
 
 @cache
 def _cascade() -> cv2.CascadeClassifier:
-    path = os.path.join(cv2.data.haarcascades, CASCADE)
+    path = os.path.join(cv2.data.haarcascades, CASCADE)  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
         raise RuntimeError(f"OpenCV's face cascade {path} is missing: reinstall opencv-python-headless<5")

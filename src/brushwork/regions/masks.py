@@ -76,7 +76,8 @@ def luminance(rgb: npt.NDArray[np.floating]) -> FloatArray:
     """BT.601 luma of (H, W, 3) sRGB values, clipped to [0, 1]."""
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) array, not shape {rgb.shape}")
-    return np.clip(np.asarray(rgb, dtype=np.float32) @ LUMA, 0.0, 1.0)
+    grey: FloatArray = np.asarray(rgb, dtype=np.float32) @ LUMA
+    return np.clip(grey, 0.0, 1.0)
 
 
 def fit(mask: FloatArray, size: tuple[int, int]) -> tuple[FloatArray, str | None]:

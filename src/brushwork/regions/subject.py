@@ -53,7 +53,9 @@ class Box(NamedTuple):
     h: int
 
 
-def find_subject(rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, int] | None = None) -> FloatArray:
+def find_subject(
+    rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, int] | None = None
+) -> FloatArray:
     """A float32 (H, W) mask in [0, 1] that is 1 on the photo's main subject and 0 elsewhere.
 
     `rgb` is (H, W, 3) in [0, 1]; `box` = (x, y, w, h) in its pixels, if given, contains the subject.
@@ -63,7 +65,7 @@ def find_subject(rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, 
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(_bgr8(rgb), size, interpolation=cv2.INTER_AREA)
+    small = np.asarray(cv2.resize(_bgr8(rgb), size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     if box is not None:
         found = _cut(small, _scaled_box(Box(*box), (width, height), scale))
     else:
@@ -103,7 +105,7 @@ def _cut(bgr: npt.NDArray[np.uint8], box: Box | None) -> npt.NDArray[np.bool_]:
     if box is None:
         labels = _seeds(width, height)
         mode = cv2.GC_INIT_WITH_MASK
-        rect = None
+        rect = (0, 0, 0, 0)  # unused with a mask
     else:
         labels = np.zeros((height, width), np.uint8)
         mode = cv2.GC_INIT_WITH_RECT
