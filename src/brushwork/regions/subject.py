@@ -27,7 +27,8 @@ what "the subject" of a skyline is. A box helps in those cases.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -37,7 +38,7 @@ from brushwork.errors import SettingsError
 
 FloatArray = npt.NDArray[np.float32]
 
-WORK_SIDE = 320  # long side of the copy GrabCut works on
+WORK_SIDE = 256  # long side of the copy GrabCut works on
 ITERATIONS = 5
 BORDER = 0.03  # width of the sure-background strips, as a fraction of the short side
 MIN_COVER, MAX_COVER = 0.05, 0.95  # a cut outside these fractions of the picture is not believed
@@ -53,6 +54,16 @@ class Box(NamedTuple):
     h: int
 
 
+@dataclass(frozen=True)
+class Subject:
+    """The subject's mask (float32 (H, W) in [0, 1]), how it was found, and a note when the finder
+    fell back to a guess (for the caller to show)."""
+
+    mask: FloatArray
+    method: Literal["cut", "box", "centre box", "centre ellipse"]
+    note: str | None = None
+
+
 def find_subject(
     rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, int] | None = None
 ) -> FloatArray:
@@ -60,21 +71,33 @@ def find_subject(
 
     `rgb` is (H, W, 3) in [0, 1]; `box` = (x, y, w, h) in its pixels, if given, contains the subject.
     Edges are soft over about one pixel of the working copy; repeatable (OpenCV's RNG is seeded)."""
+    return locate_subject(rgb, box).mask
+
+
+def locate_subject(
+    rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, int] | None = None
+) -> Subject:
+    """find_subject, saying how the mask was found: by the seeded cut ("cut"), within the box ("box"),
+    by the fallback cut from a centre rectangle ("centre box") or, when no cut finds a believable
+    subject, as the centre ellipse of the priors ("centre ellipse", with a note)."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ValueError(f"expected an (H, W, 3) array, not shape {rgb.shape}")
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    checked = None if box is None else _scaled_box(Box(*box), (width, height), scale)
     small = np.asarray(cv2.resize(_bgr8(rgb), size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    if box is not None:
-        found = _cut(small, _scaled_box(Box(*box), (width, height), scale))
-    else:
-        found = _cut(small, None)
+    found, note = _tidy(_cut(small, checked)), None
+    method: Literal["cut", "box", "centre box", "centre ellipse"] = "cut" if checked is None else "box"
+    if checked is not None and not found.any():
+        found, note = _box_mask(found.shape, checked), "no subject found inside the box: using the whole box"
+    if checked is None and not MIN_COVER <= found.mean() <= MAX_COVER:
+        found, method = _tidy(_cut(small, _centre_box(*size))), "centre box"
         if not MIN_COVER <= found.mean() <= MAX_COVER:
-            h, w = small.shape[:2]
-            found = _cut(small, _centre_box(w, h))
-    mask = _tidy(found).astype(np.float32)
-    return np.clip(np.asarray(cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)), 0, 1)
+            found, method = np.isin(_seeds(*size), (cv2.GC_FGD, cv2.GC_PR_FGD)), "centre ellipse"
+            note = "no clear subject found: using an ellipse in the middle (a box or a mask file does better)"
+    mask = np.asarray(cv2.resize(found.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR))
+    return Subject(np.clip(mask, 0.0, 1.0).astype(np.float32), method, note)
 
 
 def _bgr8(rgb: npt.NDArray[np.floating]) -> npt.NDArray[np.uint8]:
