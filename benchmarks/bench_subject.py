@@ -7,7 +7,8 @@ Subject: IoU of locate_subject's mask (> 0.5) with the hand-made mask of face.jp
 where the mask keeps it, with the mask's outline in yellow and any face boxes in cyan); only the
 portrait has a ground truth, so the others must be judged by eye. Faces: on face.jpg, the share of
 the hand-made mask's head (rows above the neck, the narrowest row of the upper half) inside the
-boxes, the share of each box that is person, and the IoU of the box with the head's bounding box.
+boxes, the share of each box that is person, the IoU of the box with the head's bounding box, and
+how much of the head face_mask's ellipse covers (and its IoU with the head).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def tile(rgb: np.ndarray, mask: np.ndarray, boxes: list[Any], label: str) -> np.
 
 def main() -> None:
     from brushwork.imageio import read_image, write_image
-    from brushwork.regions.faces import find_faces
+    from brushwork.regions.faces import face_mask, find_faces
     from brushwork.regions.subject import locate_subject
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -108,6 +109,9 @@ def main() -> None:
             entry["head_in_boxes"] = round(float((head & inside).sum() / head.sum()), 3)
             entry["boxes_on_person"] = round(float((inside & truth).sum() / max(1, inside.sum())), 3)
             entry["box_iou_head"] = [round(box_iou(tuple(box), bounding_box(head)), 3) for box in boxes]
+            ellipses = face_mask(truth.shape, boxes) > 0.5
+            entry["face_mask_iou_head"] = round(float((ellipses & head).sum() / (ellipses | head).sum()), 3)
+            entry["head_in_face_mask"] = round(float((ellipses & head).sum() / head.sum()), 3)
             label += f", IoU {entry['subject_iou']:.2f}"
         results["photos"][name] = entry
         rows.append(
@@ -132,7 +136,8 @@ def main() -> None:
     face = results["photos"]["face"]
     print(
         f"face.jpg: head in face boxes {face['head_in_boxes']:.0%}, boxes on the person "
-        f"{face['boxes_on_person']:.0%}, box IoU with the head's bounding box {face['box_iou_head']}"
+        f"{face['boxes_on_person']:.0%}, box IoU with the head's bounding box {face['box_iou_head']}; "
+        f"face_mask: {face['head_in_face_mask']:.1%} of the head, IoU {face['face_mask_iou_head']} with it"
     )
     print(f"wrote {path} and {args.out}")
 

@@ -212,7 +212,7 @@ def test_face_mask_covers_the_box_with_a_soft_edge() -> None:
     box = Box(20, 30, 40, 40)
     hard = face_mask((100, 80), [box])
     assert hard.shape == (100, 80) and hard.dtype == np.float32
-    assert hard[30:70, 28:52].min() == 1  # the box's middle, top to bottom
+    assert hard[25:70, 35:45].min() == 1 and hard[45, 22:58].min() == 1  # taller than the box, as wide
     assert hard[:, :4].max() == 0 and hard[95:].max() == 0
     soft = face_mask((100, 80), [box], feather=8)
     assert np.count_nonzero((soft > 0.05) & (soft < 0.95)) > 2 * np.count_nonzero((hard > 0) & (hard < 1))
