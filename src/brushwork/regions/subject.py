@@ -5,7 +5,7 @@ Checked in November 2026 for a segmentation model bundled in a well-kept package
 - opencv-python-headless / opencv-contrib-python-headless: no DNN model of any kind in the wheels (4.14
   and 5.0); cv2.saliency exists only in the contrib build, which cannot be installed beside the plain
   build (both own the `cv2` package) and would clash with the `video` extra's opencv-python-headless.
-- mediapipe 0.10.18 (the last 0.10 release here for 3.11) does ship selfie_segmentation.tflite in the
+- mediapipe 0.10.x (0.10.18 checked) does ship selfie_segmentation.tflite in the
   wheel, but it requires numpy<2 (brushwork runs on numpy 2), jax, jaxlib, protobuf<5 and the GUI
   build opencv-contrib-python; mediapipe 1.x ships no models at all (the Tasks API wants a model
   file). Its selfie model only knows people anyway.
@@ -16,10 +16,12 @@ So the subject is found by OpenCV's GrabCut (colour models + graph cut) on a cop
 top, left and right are background; an ellipse a little below the centre (subjects tend to stand on
 the bottom edge) is probably the subject, with a small sure-subject core; everything else is
 probably background. Given a box, GrabCut starts from the box instead. When the seeded cut finds
-almost nothing or almost everything, a plain centre rectangle is tried instead.
+almost nothing or almost everything, a plain centre rectangle is tried instead. (Saliency seeds,
+spectral residual and colour contrast against the edges, computed with NumPy and OpenCV, were tried
+first: on these photos they lit up texture rather than subjects, so they are not used.)
 
 Measured (benchmarks/bench_subject.py, contact sheet in benchmarks/results/subject.png): IoU 0.90
-with the hand-made head-and-shoulders mask of the portrait (face.jpg); 0.2-1 s a photo on one core.
+with the hand-made head-and-shoulders mask of the portrait (face.jpg); 0.2-2.5 s a photo on one core.
 By eye: good on the portrait and the sailing ship; the Taj Mahal comes with its reflection in the
 pool, Tubingen's houses with the river bank, the Golden Gate with half the bay, the Chicago skyline
 without its right-most towers. It fails on the lion (grey on grey, filling the frame): no cut is
