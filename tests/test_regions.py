@@ -11,9 +11,9 @@ from PIL import Image
 
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
 from brushwork.imageio import read_image
-from brushwork.regions import region_mask
 from brushwork.regions.faces import face_mask, find_faces
-from brushwork.regions.masks import feather, fit, invert, read_mask
+from brushwork.regions.masks import feather, fit, invert, load_mask, read_mask
+from brushwork.regions.resolve import region_mask
 from brushwork.regions.subject import Box, find_subject, locate_subject
 
 
@@ -78,10 +78,12 @@ def test_a_mask_of_another_size_is_resized_with_a_note(tmp_path: Path) -> None:
     pixels[:, 50:] = 255
     loaded = read_mask(save(tmp_path / "m.png", pixels), (200, 160))
     assert loaded.mask.shape == (160, 200)
-    assert loaded.notes == ("mask 100x80 resized to 200x160",)
+    assert loaded.notes == (f"mask {tmp_path / 'm.png'} is 100x80; resized to 200x160",)
     assert loaded.mask[:, :95].max() < 0.05 and loaded.mask[:, 105:].min() > 0.95
     stretched = read_mask(save(tmp_path / "m.png", pixels), (100, 100)).notes[0]
-    assert stretched.startswith("mask 100x80 resized to 100x100") and "stretched" in stretched
+    assert stretched.endswith(
+        "is 100x80; resized to 100x100 (its shape differs from the picture's: stretched to fit)"
+    )
     assert fit(np.zeros((3, 4), np.float32), (4, 3))[1] is None
 
 
@@ -230,7 +232,7 @@ def test_region_mask_reads_resizes_inverts_and_feathers_a_file(tmp_path: Path) -
     picture = np.zeros((60, 80, 3), np.float32)
     loaded = region_mask(path, picture, inverted=True, feather_px=6)
     assert loaded.mask.shape == (60, 80)
-    assert loaded.notes == ("mask 40x30 resized to 80x60",)
+    assert loaded.notes == (f"mask {path} is 40x30; resized to 80x60",)
     assert loaded.mask[:, :30].min() > 0.99 and loaded.mask[:, 50:].max() < 0.01  # inverted
     assert 0.3 < loaded.mask[30, 40] < 0.7 and 0.02 < loaded.mask[30, 37] < 0.98  # feathered edge
 
@@ -257,3 +259,13 @@ def test_region_mask_faces(face: np.ndarray, data_dir: Path) -> None:
 def test_region_mask_refuses_a_box_with_a_file(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="a subject box applies only to"):
         region_mask(tmp_path / "m.png", np.zeros((4, 4, 3), np.float32), box=(0, 0, 2, 2))
+
+
+def test_load_mask_for_the_region_plan_neither_inverts_nor_checks(tmp_path: Path) -> None:
+    black = save(tmp_path / "black.png", np.zeros((30, 40), np.uint8))
+    mask, note = load_mask(str(black), (80, 60))  # black is fine here: plan inverts and checks itself
+    assert mask.shape == (60, 80) and mask.max() == 0
+    assert note == f"mask {black} is 40x30; resized to 80x60"
+    assert load_mask(str(black), (40, 30))[1] is None
+    with pytest.raises(UserInputError, match="--mask subject is not available yet"):
+        load_mask("subject", (40, 30))

@@ -54,7 +54,7 @@ def read_mask(
     mask = mask_from_picture(imageio.read_image(name))
     notes: list[str] = []
     if size is not None:
-        mask, note = fit(mask, size)
+        mask, note = fit(mask, size, name)
         if note:
             notes.append(note)
     if inverted:
@@ -63,6 +63,16 @@ def read_mask(
     if note:
         notes.append(note)
     return LoadedMask(mask, tuple(notes))
+
+
+def load_mask(path: str, size: tuple[int, int]) -> tuple[FloatArray, str | None]:
+    """The mask file at size = (width, height) and the note about resizing it, if any: what
+    :mod:`brushwork.regions.plan` calls. Unlike :func:`read_mask` it neither inverts nor checks the
+    coverage (plan does both itself); for "subject" and the other keywords see
+    :func:`brushwork.regions.resolve.region_mask`, which needs the picture."""
+    if path in ("subject", "background", "faces"):
+        raise UserInputError(f"--mask {path} is not available yet")
+    return fit(mask_from_picture(imageio.read_image(path)), size, path)
 
 
 def mask_from_picture(picture: imageio.Picture) -> FloatArray:
@@ -80,13 +90,14 @@ def luminance(rgb: npt.NDArray[np.floating]) -> FloatArray:
     return np.clip(grey, 0.0, 1.0)
 
 
-def fit(mask: FloatArray, size: tuple[int, int]) -> tuple[FloatArray, str | None]:
-    """Resize an (H, W) mask to size = (width, height); a note says so when the size changed."""
+def fit(mask: FloatArray, size: tuple[int, int], name: str = "") -> tuple[FloatArray, str | None]:
+    """Resize an (H, W) mask to size = (width, height); a note (naming the file) says so when the size
+    changed, and that it was stretched when its shape differs from the picture's."""
     height, width = mask.shape
     if (width, height) == tuple(size):
         return np.ascontiguousarray(mask, dtype=np.float32), None
     resized = imageio.resize(mask, size)
-    note = f"mask {width}x{height} resized to {size[0]}x{size[1]}"
+    note = f"mask {name + ' ' if name else ''}is {width}x{height}; resized to {size[0]}x{size[1]}"
     if abs(math.log((width / height) / (size[0] / size[1]))) > 0.01:
         note += " (its shape differs from the picture's: stretched to fit)"
     return resized, note
