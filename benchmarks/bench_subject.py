@@ -5,7 +5,8 @@
 Subject: IoU of locate_subject's mask (> 0.5) with the hand-made mask of face.jpg (head and shoulders,
 600x800), and the mask found on every other photo, shown on the contact sheet (the photo darkened
 where the mask keeps it, with the mask's outline in yellow and any face boxes in cyan); only the
-portrait has a ground truth, so the others must be judged by eye. Faces: on face.jpg, the share of
+portrait has a ground truth, so the others must be judged by eye; the last row shows three of them
+again with a box drawn round the subject (BOXES). Faces: on face.jpg, the share of
 the hand-made mask's head (rows above the neck, the narrowest row of the upper half) inside the
 boxes, the share of each box that is person, the IoU of the box with the head's bounding box, and
 how much of the head face_mask's ellipse covers (and its IoU with the head).
@@ -24,6 +25,8 @@ import numpy as np
 from _common import IMAGES, RESULTS, machine, table, write_json
 
 PHOTOS = ("face", "lion", "taj_mahal", "chicago", "tubingen", "sailboat", "golden_gate")
+# Boxes (x, y, w, h) a user might draw round the subject, for the photos where the cut alone goes wrong.
+BOXES = {"lion": (150, 80, 1350, 1574), "golden_gate": (60, 0, 260, 734), "taj_mahal": (600, 150, 1300, 750)}
 TILE = 320  # long side of each picture on the contact sheet
 
 
@@ -80,7 +83,7 @@ def main() -> None:
 
     truth = read_image(IMAGES / "masks" / "face_mask.png").rgb[..., 0] > 0.5
     results: dict[str, Any] = {"machine": machine(), "photos": {}}
-    tiles, rows = [], []
+    tiles, rows, boxed_tiles = [], [], []
     for name in PHOTOS:
         rgb = read_image(IMAGES / "content" / f"{name}.jpg").rgb
         start = time.perf_counter()
@@ -126,6 +129,15 @@ def main() -> None:
             ]
         )
         tiles.append(tile(rgb, mask, boxes, label))
+        if name in BOXES:
+            boxed = locate_subject(rgb, BOXES[name])
+            entry["with_box"] = {
+                "box": list(BOXES[name]),
+                "subject_share": round(float((boxed.mask > 0.5).mean()), 3),
+                "note": boxed.note,
+            }
+            boxed_tiles.append(tile(rgb, boxed.mask, [BOXES[name]], f"{name} with a box (cyan)"))
+    tiles += boxed_tiles
     columns = 4
     tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % columns)
     sheet = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])

@@ -27,6 +27,8 @@ pool, Tubingen's houses with the river bank, the Golden Gate with half the bay, 
 without its right-most towers. It fails on the lion (grey on grey, filling the frame): no cut is
 believable and the centre ellipse is returned, with a note. It has no notion of what a subject is,
 only of colours that differ from the top and side edges; a box, or a mask file, is the way out.
+With a box the Taj Mahal comes without its reflection and the Golden Gate's tower alone; in the
+lion's box GrabCut still finds nothing, and the whole box is returned, with a note.
 """
 
 from __future__ import annotations
