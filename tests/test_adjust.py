@@ -153,7 +153,7 @@ def test_before_describe_lists_only_what_changes() -> None:
         "flip": "vertical",
         "pad": {"px": 8, "fill": "#ffffff"},
     }
-    assert Before(rotate=360).is_identity
+    assert Before(rotate=360).is_identity and Before(pad=Padding(0)).is_identity
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ class Before:
 
     @property
     def is_identity(self) -> bool:
-        return self.crop is None and self.rotate % 360 == 0 and self.flip is None and not self.pad
+        return not self.describe()
 
     def describe(self) -> dict[str, Any]:
         """The adjustments that change something, JSON-ready, for the output's metadata."""
