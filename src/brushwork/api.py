@@ -136,6 +136,8 @@ def stylize(
         raise SettingsError(f"style-blend has {len(blend)} weights for {len(style_list)} style images")
 
     content_picture = as_picture(content, "content")
+    original_size = content_picture.size
+    content_picture = _adjust_before(content_picture, settings)
     style_pictures = [as_picture(style, "style") for style in style_list]
     init_picture = (
         None if settings.init in ("content", "noise", "fast") else as_picture(settings.init, "init")
@@ -143,7 +145,10 @@ def stylize(
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
     content_full = to_tensor(imageio.resize(content_picture.rgb, final_size), device)
     style_full = [to_tensor(p.rgb, device) for p in style_pictures]
-    plan = plan_regions(settings, final_size, blend, device) if has_regions(settings) else None
+    plan = None
+    if has_regions(settings):
+        photo = imageio.resize(content_picture.rgb, final_size)
+        plan = plan_regions(settings, photo, original_size, blend, device)
     prepared = time.perf_counter()
 
     if settings.method == "fast":
@@ -164,6 +169,11 @@ def stylize(
             painted = color.preserve_color(painted, content_full, settings.preserve_color)
     if plan is not None:
         painted = composite(painted, content_full, plan.paint)
+    image = to_numpy(painted)
+    if not settings.after.is_identity:
+        from brushwork.finishing.after import apply_after
+
+        image = apply_after(settings.after, image)
 
     given = [content, *style_list, *(settings.style_masks or ())]
     if settings.mask is not None and os.path.exists(settings.mask):
@@ -175,7 +185,7 @@ def stylize(
         alpha = imageio.resize(content_picture.alpha, final_size)
     finished = time.perf_counter()
     return StylizeResult(
-        image=to_numpy(painted),
+        image=image,
         alpha=alpha,
         timings={"prepare": prepared - started, "optimize": finished - prepared, "total": finished - started},
         settings=settings,
@@ -184,6 +194,17 @@ def stylize(
         notes=plan.notes if plan is not None else [],
         **result_fields,
     )
+
+
+def _adjust_before(picture: Picture, settings: Settings) -> Picture:
+    """The photo after the before-adjustments (crop, rotate, flip, pad), alpha kept in step."""
+    before = settings.before
+    if before.is_identity:
+        return picture
+    from brushwork.finishing.before import apply_before
+
+    adjusted = apply_before(before, picture.rgb, picture.alpha)
+    return Picture(rgb=adjusted.rgb, alpha=adjusted.alpha, bits=picture.bits)
 
 
 def _run_optimize(
