@@ -505,7 +505,7 @@ def test_uploads_over_the_size_limit_are_413(make_client: MakeClient, photo: byt
     big = photo + b"\0" * 200  # still a readable JPEG, just over the limit
     response = submit(client, big, **TINY)
     assert response.status_code == 413 and "the content image is larger" in response.json()["error"]
-    huge = b"\0" * (2 * len(photo) + 300_000)  # past the limit of the whole request (two files and some)
+    huge = b"\0" * (2 * len(photo) + 300_000)  # past the limit of the whole request (three files and some)
     response = submit(client, huge, **TINY)
     assert response.status_code == 413 and "request is larger" in response.json()["error"]
 
@@ -787,6 +787,8 @@ def test_adjust_finishes_an_uploaded_picture(client: TestClient, photo: bytes) -
     response = client.post("/api/adjust", files={"image": ("p.png", picture)}, data={"brightness": "0.5"})
     assert response.status_code == 200, response.text
     assert np.abs(pixels(response.content) - np.rint(pixels(picture) * 0.5)).max() <= 1
+    finished_preview = preview(client, photo, size="48", brightness="0.5")  # a preview may come finished
+    assert np.abs(pixels(finished_preview.content) - pixels(response.content)).max() <= 1
     too_big = png_of(np.zeros((8, 1100, 3), np.uint8))
     refused = client.post("/api/adjust", files={"image": ("p.png", too_big)}, data={"sharpen": "1"})
     assert refused.status_code == 413 and "at most 1024 px" in refused.json()["error"]

@@ -291,7 +291,7 @@ async function shrinkMask(file, side) {
 
 function wireRegion() {
   const changed = () => {
-    $("mask-row").hidden = $("region").value !== "upload";
+    $("mask-row").hidden = $("region").value !== "upload"; // the whole picture until a mask is chosen
     stopPreviews();
     requestPreview(0);
   };
