@@ -144,6 +144,11 @@ def stylize_video(
     """
     started = time.perf_counter()
     settings = settings or Settings(method="fast")
+    if not settings.before.is_identity:  # every frame must keep the clip's own size and geometry
+        changed = ", ".join(f"--{name}" for name in settings.before.describe())
+        raise SettingsError(
+            f"{changed} cannot be used on a video: trim or turn the clip in a video editor first"
+        )
     window = Window(start, duration)
     options = EncodeOptions(crf=crf, bitrate=bitrate)
     stabilizer = _stabilizer(temporal_blend)
