@@ -8,6 +8,7 @@ const state = {
   maskFile: null, maskSmall: null, // an uploaded mask, and the copy previews send
   shownKind: "", // what state.shown is: "preview", "running" (a job's picture so far), "result" or "content"
   downloadBase: "", // the result's download link, before the finishing values
+  result: null, // the shown job's result link and its own finishing (result.png's default view)
 };
 
 const PREVIEW_SIDE = 512; // the server paints previews at most this large
@@ -327,6 +328,26 @@ function finishingQuery(values) {
   return FINISHING.filter((name) => values[name] !== neutral(name)).map((name) => `${name}=${values[name]}`).join("&");
 }
 
+// The same for result.png, which applies the job's own finishing unless told otherwise: those values
+// are always given, even when neutral.
+function resultQuery(values) {
+  const own = state.result ? state.result.settings : {};
+  const given = (name) => values[name] !== neutral(name) || (own[name] != null && own[name] !== neutral(name));
+  return FINISHING.filter(given).map((name) => `${name}=${values[name]}`).join("&");
+}
+
+function withQuery(url, query, joiner = "?") {
+  return query ? `${url}${joiner}${query}` : url;
+}
+
+// The job's painting as it came (result.png without the job's own finishing)
+function resultPainting(job) {
+  state.result = { url: job.links.result, settings: job.settings || {} };
+  const unadjusted = {};
+  for (const name of FINISHING) unadjusted[name] = neutral(name);
+  return withQuery(job.links.result, resultQuery(unadjusted));
+}
+
 function cssFilter(values) {
   return `brightness(${values.brightness}) contrast(${values.contrast}) saturate(${values.saturation}) hue-rotate(${values.hue}deg)`;
 }
@@ -348,8 +369,7 @@ function showFinishingValues() {
 
 function updateDownload() {
   if (!state.downloadBase) return;
-  const query = finishingQuery(finishingValues());
-  $("download").href = query ? `${state.downloadBase}&${query}` : state.downloadBase;
+  $("download").href = withQuery(state.downloadBase, resultQuery(finishingValues()), "&");
 }
 
 function wireFinishing() {
@@ -393,7 +413,7 @@ async function fetchFinished(turn, query) {
   let response;
   try {
     if (state.shownKind === "result") {
-      response = await fetch(`${state.shown}?${query}`);
+      response = await fetch(withQuery(state.result.url, resultQuery(finishingValues())));
     } else {
       const form = new FormData();
       form.append("image", preview.blob, "preview.png");
@@ -529,7 +549,7 @@ function show(job) {
   } else {
     text.textContent = "Cancelled.";
   }
-  if (job.state === "done") setPicture(job.links.result, "result");
+  if (job.state === "done") setPicture(resultPainting(job), "result");
   else if (job.links.preview) setPicture(job.links.preview, "running");
   else if (!state.shown) setPicture(job.links.content, "content");
   $("cancel").hidden = !(job.state === "queued" || job.state === "running");
