@@ -13,7 +13,7 @@ import io
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,6 @@ def check_work(after: After, size: tuple[int, int]) -> None:
         )
 
 
-def query_string(after: After) -> str:
-    """``brightness=1.2&...``: the adjustments that change something, as result.png's query."""
-    return "&".join(f"{name}={value:g}" for name, value in after.describe().items())
-
-
 class Finisher:
     def __init__(self, max_pixels: int) -> None:
         self.max_pixels = max_pixels
@@ -72,27 +67,26 @@ class Finisher:
         check_work(after, picture.size)
         return self._admit(lambda: encode(apply_after(after, picture.rgb), picture.alpha, {}))
 
-    def _cached(self, key: Hashable, make: Any) -> bytes:
+    def _cached(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
         with self._state:
             if key in self._kept:
                 self._kept.move_to_end(key)
                 return self._kept[key]
-        png: bytes = self._admit(make)
+        png = self._admit(make)
         with self._state:
             self._kept[key] = png
             while len(self._kept) > KEPT:
                 self._kept.popitem(last=False)
         return png
 
-    def _admit(self, make: Any) -> bytes:
+    def _admit(self, make: Callable[[], bytes]) -> bytes:
         with self._state:
             if self._admitted >= ADMITTED:
                 raise FinishBusy
             self._admitted += 1
         try:
             with self._work:
-                png: bytes = make()
-                return png
+                return make()
         finally:
             with self._state:
                 self._admitted -= 1
