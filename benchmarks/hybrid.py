@@ -35,7 +35,7 @@ PRESETS = {"draft": {"quality": "draft"}, "normal": {"quality": "normal"}}
 
 
 def final_size_work(settings: Settings, final: tuple[int, int]) -> float:
-    sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
+    sizes = pyramid_sizes(final, settings.first_scale, settings.pyramid)
     steps = settings.steps_per_scale(sizes)
     return sum(n * (w * h) / (final[0] * final[1]) for n, (w, h) in zip(steps, sizes, strict=True))
 

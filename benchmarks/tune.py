@@ -119,7 +119,7 @@ def work(variant: str, size: int) -> float:
     """Loss evaluations of a run, counted in evaluations at the final size (cost ∝ pixels)."""
     settings = Settings(size=size, **settings_of(variant))
     final = (size, size * 3 // 4)
-    sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
+    sizes = pyramid_sizes(final, settings.first_scale, settings.pyramid)
     steps = settings.steps_per_scale(sizes)
     return sum(n * w * h for n, (w, h) in zip(steps, sizes, strict=True)) / (final[0] * final[1])
 

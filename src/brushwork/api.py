@@ -140,7 +140,7 @@ def stylize(
     content_picture = _adjust_before(content_picture, settings)
     style_pictures = [as_picture(style, "style") for style in style_list]
     init_picture = (
-        None if settings.init in ("content", "noise", "fast") else as_picture(settings.init, "init")
+        None if settings.start in ("content", "noise", "fast") else as_picture(settings.start, "init")
     )
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
     content_full = to_tensor(imageio.resize(content_picture.rgb, final_size), device)
@@ -159,7 +159,7 @@ def stylize(
         if settings.match_colors is not None:
             style_full = [color.match_color(s, content_full, settings.match_colors) for s in style_full]
         start = to_tensor(init_picture.rgb, device) if init_picture is not None else None
-        if settings.init == "fast":
+        if settings.start == "fast":
             start = _fast_start(content_full, style_full, blend, settings)
         painted, result_fields = _run_optimize(
             content_full, style_full, blend, settings, start, weights, callback, started, plan, extra_loss
@@ -178,7 +178,7 @@ def stylize(
     given = [content, *style_list, *(settings.style_masks or ())]
     if settings.mask is not None and os.path.exists(settings.mask):
         given.append(settings.mask)
-    given += [settings.init] if init_picture is not None else []
+    given += [settings.start] if init_picture is not None else []
     inputs = tuple(os.fspath(item) for item in given if isinstance(item, str | os.PathLike))
     alpha = None
     if content_picture.alpha is not None:
@@ -246,8 +246,8 @@ def _fast_start(
     ``match_colors`` was already applied to ``styles``; ``preserve_color`` comes at the end)."""
     from brushwork.engines.feedforward.engine import paint
 
-    # the optimizer's own strength sets its balance; the start picture gets the network's full style
-    plain = settings.replace(match_colors=None, preserve_color=None, strength=None)
+    # the same strength as the optimizer's, so that strength 0 starts (and stays) at the photo
+    plain = settings.replace(match_colors=None, preserve_color=None)
     return paint(content, styles, blend, plain, max_memory=_memory(settings))
 
 

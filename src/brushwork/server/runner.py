@@ -59,7 +59,7 @@ def work_plan(content_size: tuple[int, int], settings: Settings) -> list[tuple[i
     final = imageio.fit_long_side(content_size, settings.size)
     if settings.method == "fast":  # one pass at the final size
         return [(1, final[0] * final[1])]
-    sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
+    sizes = pyramid_sizes(final, settings.first_scale, settings.pyramid)
     steps = settings.steps_per_scale(sizes)
     return [(count, width * height) for count, (width, height) in zip(steps, sizes, strict=True)]
 

@@ -92,7 +92,7 @@ def optimize(
     extra_loss: ExtraLoss | None = None,
 ) -> OptimizeResult:
     """Optimise a picture of ``content``'s size (1, 3, H, W, sRGB in [0, 1]) against the blended
-    ``styles``. ``start`` is the picture to begin from (any size; None: as ``settings.init`` says).
+    ``styles``. ``start`` is the picture to begin from (any size; None: as ``settings.start`` says).
     ``regions``: (mask, blend) pairs, each region painted after its own blend of the styles.
     ``extra_loss`` is added to the objective at every scale (see :class:`Objective`)."""
     began = time.perf_counter()
@@ -109,7 +109,7 @@ def optimize(
     ).to(device=device)
     net = net.to(memory_format=memory_format)  # type: ignore[call-overload]
 
-    sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
+    sizes = pyramid_sizes(final_size, settings.first_scale, settings.pyramid)
     steps = settings.steps_per_scale(sizes)
     budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
     for budget in budgets:
@@ -311,7 +311,7 @@ def _initial_image(
 ) -> torch.Tensor:
     if start is not None:
         return to_caffe(resize_caffe(start.to(content.device), size))
-    if settings.init == "noise":
+    if settings.start == "noise":
         noise = torch.randn(content.shape, generator=generator, dtype=torch.float32) * NOISE_STD
         return noise.to(content.device)
     return content.clone()
