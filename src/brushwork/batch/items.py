@@ -338,11 +338,15 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "style"
 
 
-def random_choice(name: str, seed: int, count: int) -> int:
-    """The style drawn for a content: from the seed and the content's name alone, so the draw does not
-    depend on the order of the inputs or on how many workers run."""
-    digest = hashlib.sha256(f"{seed}\0{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count
+def random_choice(name: str, seed: int, styles: Sequence[Path]) -> Path:
+    """The style drawn for a content, from the seed, the content's name and the styles' names alone: so
+    the draw does not depend on the order of the inputs or the styles, nor on how many workers run.
+    (Rendezvous hashing: adding a style moves only the contents that draw the new one.)"""
+
+    def score(style: Path) -> bytes:
+        return hashlib.sha256(f"{seed}\0{name}\0{style_name(style)}\0{style.name}".encode()).digest()
+
+    return max(styles, key=score)
 
 
 def pair(
@@ -364,7 +368,7 @@ def pair(
             for style in styles:
                 yield source, (style,)
         else:
-            yield source, (styles[random_choice(source.name, seed, len(styles))],)
+            yield source, (random_choice(source.name, seed, styles),)
 
 
 def output_name(source: Source, styles: Sequence[Path], suffix: str) -> str:

@@ -22,6 +22,10 @@ from multiprocessing.process import BaseProcess
 from brushwork.batch.worker import Attempt, Event, Started, Task, run_task, warm_up
 
 _STOP_SECONDS = 5.0
+# Imported once by the fork server, so that each worker (and each replacement of a dead one) starts as a
+# fork with torch and brushwork loaded instead of a fresh interpreter. torch._dynamo is what the first
+# optimizer would import (seconds); a module missing here is simply skipped by the fork server.
+_PRELOAD = ["brushwork.api", "brushwork.batch.worker", "torch.optim", "torch._dynamo"]
 
 
 def available_cores() -> int:
@@ -53,7 +57,9 @@ class LocalEngine:
         self.workers = jobs
         self.threads = threads
         self._weights = weights
-        self._context = multiprocessing.get_context("spawn")  # a fresh interpreter: torch does not fork well
+        # Not plain fork: the driver may hold threads (Ray, a web server, torch's pools) that a fork copies.
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(_PRELOAD)
         self._host = socket.gethostname()
         self._workers = [self._start() for _ in range(jobs)]
 
