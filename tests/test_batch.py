@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from batchkit import (
     DATA,
     SECOND_STYLE,
@@ -30,7 +31,6 @@ from batchkit import (
     outputs,
     stray_files,
 )
-
 from brushwork.batch import BatchEvent, BatchOptions, run_batch
 from brushwork.batch import items as plan
 from brushwork.batch.ledger import read_history
@@ -280,7 +280,8 @@ def test_a_killed_driver_leaves_a_batch_that_a_rerun_completes_without_redoing_w
         (lambda tmp: ["batch", tmp / "nowhere", "--styles", STYLE, "-o", tmp / "out"], "does not exist"),
         (lambda tmp: ["batch", DATA / "lion.jpg", "--styles", tmp / "no.jpg", "-o", tmp / "out"], "no.jpg"),
         (lambda tmp: ["batch", DATA / "lion.jpg", "-o", tmp / "out"], "no style given"),
-        (lambda tmp: ["batch", DATA / "lion.jpg", "--styles", STYLE, "-o", tmp / "out", "--jobs", "0"], "jobs"),
+        (lambda tmp: ["batch", DATA / "lion.jpg", "--styles", STYLE, "-o", tmp / "out", "--jobs", "0"],
+         "jobs"),
         (
             lambda tmp: ["batch", DATA / "lion.jpg", "--styles", STYLE, "-o", tmp / "out", "--format", "jpg",
                          "--bit-depth", "16"],
@@ -301,7 +302,7 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
 def test_a_broken_style_is_refused_before_any_work(tmp_path: Path) -> None:
     broken = tmp_path / "style.jpg"
     broken.write_bytes(STYLE.read_bytes()[:300])
-    with pytest.raises(UserInputError, match="style.jpg"):
+    with pytest.raises(UserInputError, match=r"style\.jpg"):
         run_batch([DATA / "lion.jpg"], [broken], tmp_path / "out", settings=TINY)
     assert not (tmp_path / "out").exists()
 
@@ -309,7 +310,7 @@ def test_a_broken_style_is_refused_before_any_work(tmp_path: Path) -> None:
 def test_two_items_writing_one_file_are_refused(tmp_path: Path) -> None:
     copy_images(tmp_path / "a", ["lion.jpg"])
     copy_images(tmp_path / "b", ["lion.jpg"])
-    with pytest.raises(UserInputError, match="two items would write 'lion__starry_night.png'"):
+    with pytest.raises(UserInputError, match=r"two items would write 'lion__starry_night\.png'"):
         run_batch([tmp_path / "a", tmp_path / "b"], [STYLE], tmp_path / "out", settings=TINY)
 
 
@@ -398,7 +399,7 @@ def test_manifests_in_csv_and_jsonl_give_the_same_items(tmp_path: Path) -> None:
 def test_a_bad_manifest_row_is_named(tmp_path: Path, row: str, mention: str) -> None:
     copy_images(tmp_path / "pics", ["lion.jpg"])
     (tmp_path / "list.csv").write_text(row.format(style=STYLE))
-    with pytest.raises(UserInputError, match="list.csv line 2") as error:
+    with pytest.raises(UserInputError, match=r"list\.csv line 2") as error:
         discovery = plan.discover([tmp_path / "list.csv"])
         plan.build_items(discovery, [], tmp_path / "out", settings=TINY, mode="all", image_suffix=".png")
     assert mention in str(error.value)
