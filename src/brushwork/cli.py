@@ -431,6 +431,8 @@ def _batch_summary_line(summary: Any) -> str:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
+    import contextlib
+
     from brushwork.batch import BatchOptions, run_batch
 
     settings = _settings_from(args)
@@ -450,9 +452,11 @@ def _run_batch(args: argparse.Namespace) -> int:
     )
     bar = _BatchBar() if not args.quiet and sys.stderr.isatty() else None
     try:
-        summary = run_batch(
-            args.inputs, args.styles, args.outdir, settings=settings, options=options, on_event=bar
-        )
+        # stdout carries only the --json summary: Ray prints its workers' deaths on stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            summary = run_batch(
+                args.inputs, args.styles, args.outdir, settings=settings, options=options, on_event=bar
+            )
     finally:
         if bar is not None:
             bar.close()

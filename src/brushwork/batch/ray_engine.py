@@ -35,6 +35,13 @@ def stylize_item(task: Task, threads: int) -> Attempt:
     return run_task(task)
 
 
+def _is_loopback(address: str) -> bool:
+    if "://" in address:  # Ray Client (ray://) takes no node address
+        return False
+    host = address.rsplit(":", 1)[0]
+    return host == "localhost" or host.startswith("127.")
+
+
 class RayEngine:
     def __init__(self, address: str | None, threads: int, gpus: float) -> None:
         ray = require_ray()
@@ -45,6 +52,8 @@ class RayEngine:
             common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
             if address is None:  # a private instance on this machine, on loopback only
                 ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+            elif _is_loopback(address):  # a cluster on this machine: the driver needs no outside address
+                ray.init(address=address, _node_ip_address="127.0.0.1", **common)
             else:
                 ray.init(address=address, **common)
         self.threads = threads
