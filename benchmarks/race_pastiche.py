@@ -38,10 +38,10 @@ import torch
 
 from _common import CONTENT, RESULTS, STYLE, load, machine, median, table, write_json
 from brushwork import Progress, Settings, imageio, stylize
-from brushwork.api import pyramid_sizes
 from brushwork.device import preferred_memory_format
+from brushwork.engines.optimize.engine import pyramid_sizes
+from brushwork.engines.optimize.objective import Objective, style_statistics
 from brushwork.features import VGG19Features, find_weights, from_caffe, load_weights, to_caffe
-from brushwork.optimize import Objective, style_statistics
 
 RACE_DIR = RESULTS / "race"
 TARGET_SPEEDUP = 4.0

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from brushwork.engines.optimize.tiles import plan_tiles
 from brushwork.imageio import read_image, write_image
-from brushwork.tiles import plan_tiles
 
 
 def border_ratio(steps: np.ndarray, borders: list[int]) -> float:

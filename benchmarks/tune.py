@@ -23,8 +23,8 @@ from typing import Any
 import torch
 
 import brushwork
-from brushwork.api import pyramid_sizes
 from brushwork.config import Settings
+from brushwork.engines.optimize.engine import pyramid_sizes
 from brushwork.evaluate import evaluate_many
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"

@@ -90,7 +90,7 @@ def test_mixed_folder_gives_every_good_output_and_records_each_bad_input(
     assert len(rows) == 1
     assert Path(rows[0]["content"]) == (photos / "trip" / "broken.jpg").resolve()
     assert rows[0]["output"] == "trip/broken__starry_night.png"
-    assert json.loads(rows[0]["settings"]) == {"size": 32, "steps": 1, "coarse_steps": 1, "pyramid": False}
+    assert json.loads(rows[0]["settings"]) == {"method": "fast", "size": 32}
     sources = plan.read_manifest(out / "_brushwork" / "failed.csv")
     assert [s.path.resolve() for s in sources] == [(photos / "trip" / "broken.jpg").resolve()]
     assert sources[0].styles == (STYLE.resolve(),)
@@ -163,20 +163,23 @@ def test_changing_a_setting_redoes_exactly_the_affected_items(tmp_path: Path) ->
     assert all(p.read_bytes() == (DATA / p.name).read_bytes() for p in photos)
 
 
-def test_random_pairing_is_the_same_with_one_and_two_workers_and_any_input_order(tmp_path: Path) -> None:
+def test_random_pairing_is_the_same_with_one_and_two_workers_and_any_input_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     names = ["tubingen.jpg", "lion.jpg", "face.jpg", "golden_gate.jpg", "sailboat.jpg", "taj_mahal.jpg"]
     photos = copy_images(tmp_path / "in", names)
     styles = [DATA / "starry_night.jpg", DATA / "the_scream.jpg", DATA / "mondrian.jpg"]
-    settings = TINY.replace(seed=7)
-    one = run_batch(
-        [tmp_path / "in"], styles, tmp_path / "one", settings=settings,
-        options=BatchOptions(pair="random", jobs=1, threads=1),
+    status, stdout, _ = run_cli(
+        capsys, "batch", tmp_path / "in", "--styles", *styles, "-o", tmp_path / "one", *TINY_FLAGS,
+        "--pair", "random", "--seed", 7, *ONE_WORKER, "--json",
     )  # fmt: skip
+    assert status == 0
+    one = json.loads(stdout)
     two = run_batch(
-        list(reversed(photos)), list(reversed(styles)), tmp_path / "two", settings=settings,
-        options=BatchOptions(pair="random", jobs=2, threads=1),
+        list(reversed(photos)), list(reversed(styles)), tmp_path / "two", settings=TINY,
+        options=BatchOptions(pair="random", seed=7, jobs=2, threads=1),
     )  # fmt: skip
-    assert one.done == two.done == len(names)
+    assert one["done"] == two.done == len(names)
     assert two.workers == 2
     assert set(outputs(tmp_path / "one")) == set(outputs(tmp_path / "two"))
     drawn = {name.split("__")[1] for name in outputs(tmp_path / "one")}
@@ -318,8 +321,15 @@ def test_an_output_that_would_overwrite_an_input_is_refused(tmp_path: Path) -> N
     copy_images(tmp_path, ["lion.jpg"])
     manifest = tmp_path / "list.jsonl"
     manifest.write_text(json.dumps({"content": "lion.jpg", "style": str(STYLE), "output": "lion.jpg"}) + "\n")
-    with pytest.raises(UserInputError, match="would overwrite an input"):
+    with pytest.raises(UserInputError, match="is also an input"):
         run_batch([manifest], [], tmp_path, settings=TINY)
+    # The same file under another name (a hard link in the output folder) is refused too.
+    (tmp_path / "out").mkdir()
+    os.link(tmp_path / "lion.jpg", tmp_path / "out" / "leo.jpg")
+    manifest.write_text(json.dumps({"content": "lion.jpg", "style": str(STYLE), "output": "leo.jpg"}) + "\n")
+    with pytest.raises(UserInputError, match="is also an input"):
+        run_batch([manifest], [], tmp_path / "out", settings=TINY)
+    assert (tmp_path / "lion.jpg").read_bytes() == (DATA / "lion.jpg").read_bytes()
 
 
 def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(tmp_path: Path) -> None:
@@ -356,13 +366,13 @@ def test_engine_ray_without_ray_says_how_to_install_it(
 def test_manifests_in_csv_and_jsonl_give_the_same_items(tmp_path: Path) -> None:
     copy_images(tmp_path / "pics", ["lion.jpg", "face.jpg"])
     (tmp_path / "list.csv").write_text(
-        "content,styles,output,settings,style_weight\n"
-        f'pics/lion.jpg,{STYLE};{SECOND_STYLE},cats/leo,"{{""size"": 40}}",2\n'
+        "content,styles,output,settings,strength\n"
+        f'pics/lion.jpg,{STYLE};{SECOND_STYLE},cats/leo,"{{""size"": 40}}",0.7\n'
         "pics/face.jpg,,,,\n"
     )
     rows = [
         {"content": "pics/lion.jpg", "styles": [str(STYLE), str(SECOND_STYLE)], "output": "cats/leo",
-         "settings": {"size": 40}, "style_weight": 2},
+         "settings": {"size": 40}, "strength": 0.7},
         {"content": "pics/face.jpg"},
     ]  # fmt: skip
     (tmp_path / "list.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -375,13 +385,14 @@ def test_manifests_in_csv_and_jsonl_give_the_same_items(tmp_path: Path) -> None:
             tmp_path / "out",
             settings=TINY,
             mode="all",
+            seed=0,
             image_suffix=".png",
         )
         planned.append([(i.name, i.content.resolve(), i.styles, i.settings) for i in items])
     assert planned[0] == planned[1]
     first, second = planned[0]
     assert first[0] == "cats/leo.png" and first[2] == (STYLE, SECOND_STYLE)
-    assert first[3] == TINY.replace(size=40, style_weight=2.0)
+    assert first[3] == TINY.replace(size=40, strength=0.7)
     # A row without styles is paired from --styles.
     assert second[0] == "pics/face__mondrian.png" and second[3] == TINY
 
@@ -401,7 +412,8 @@ def test_a_bad_manifest_row_is_named(tmp_path: Path, row: str, mention: str) -> 
     (tmp_path / "list.csv").write_text(row.format(style=STYLE))
     with pytest.raises(UserInputError, match=r"list\.csv line 2") as error:
         discovery = plan.discover([tmp_path / "list.csv"])
-        plan.build_items(discovery, [], tmp_path / "out", settings=TINY, mode="all", image_suffix=".png")
+        out = tmp_path / "out"
+        plan.build_items(discovery, [], out, settings=TINY, mode="all", seed=0, image_suffix=".png")
     assert mention in str(error.value)
 
 
@@ -413,7 +425,7 @@ def test_keys_follow_content_and_settings_not_file_names(tmp_path: Path) -> None
     def key(folder: str, settings: Settings = TINY, bits: int = 8) -> str:
         items = plan.build_items(
             plan.discover([tmp_path / folder]), [STYLE], tmp_path / "out",
-            settings=settings, mode="all", image_suffix=".png",
+            settings=settings, mode="all", seed=0, image_suffix=".png",
         )  # fmt: skip
         return plan.with_keys(items, version="1", bits=bits, weights=None)[0].key
 

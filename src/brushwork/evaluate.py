@@ -43,12 +43,14 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F
 
-from brushwork import imageio, losses
-from brushwork.api import ImageInput, _style_size, as_picture
+from brushwork import imageio
+from brushwork.api import ImageInput, as_picture
 from brushwork.color import luminance
+from brushwork.engines.optimize import losses
+from brushwork.engines.optimize.engine import style_size as _style_size
+from brushwork.engines.optimize.objective import resize_caffe
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features import VGG19Features, find_weights, load_weights, to_caffe
-from brushwork.optimize import resize_caffe
 
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")

@@ -2,9 +2,10 @@
 
 `read_image` accepts JPEG, PNG, WebP, TIFF, BMP and GIF files, applies the EXIF orientation, converts
 embedded colour profiles to sRGB and keeps 16-bit precision where the file has it. `write_image`
-writes atomically: a temporary file in the target directory is renamed over the target only once it
-is complete. Pillow cannot hold 16-bit RGB images, so 16-bit RGB(A) files are read in two passes (high
-and low bytes) and written by the small PNG and TIFF encoders at the end of this module.
+writes atomically (see :mod:`brushwork.outputs`): a temporary file in the target directory is renamed
+over the target only once it is complete. Pillow cannot hold 16-bit RGB images, so 16-bit RGB(A) files
+are read in two passes (high and low bytes) and written by the small PNG and TIFF encoders at the end
+of this module.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import contextlib
 import io
 import logging
 import os
-import secrets
 import struct
 import sys
 import warnings
@@ -38,6 +38,7 @@ from PIL import (
     WebPImagePlugin,
 )
 
+from brushwork import outputs
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
 
 log = logging.getLogger(__name__)
@@ -351,7 +352,10 @@ def _srgb_icc_bytes() -> bytes:
 
 
 def check_output_path(path: str | os.PathLike[str]) -> str:
-    """Check that an image can be written at path; return its Pillow format name (e.g. "PNG")."""
+    """Check that an image can be written at path; return its Pillow format name (e.g. "PNG").
+
+    The extension must name a format; the location is checked by :func:`brushwork.outputs.check_output`
+    without creating anything (shells call that themselves first, with the run's inputs)."""
     name = os.fspath(path)
     extension = os.path.splitext(name)[1].lower()
     fmt = _WRITE_FORMATS.get(extension)
@@ -359,15 +363,7 @@ def check_output_path(path: str | os.PathLike[str]) -> str:
         problem = f"unsupported file extension {extension!r}" if extension else "no file extension"
         supported = ", ".join(sorted(_WRITE_FORMATS))
         raise UserInputError(f"cannot write {name!r}: {problem} (supported: {supported})")
-    if os.path.isdir(name):
-        raise UserInputError(f"cannot write {name!r}: it is a directory")
-    parent = os.path.dirname(os.path.abspath(name))
-    if not os.path.exists(parent):
-        raise UserInputError(f"cannot write {name!r}: directory {parent!r} does not exist")
-    if not os.path.isdir(parent):
-        raise UserInputError(f"cannot write {name!r}: {parent!r} is not a directory")
-    if not os.access(parent, os.W_OK):
-        raise UserInputError(f"cannot write {name!r}: directory {parent!r} is not writable")
+    outputs.check_output(name, probe=False)
     return fmt
 
 
@@ -399,7 +395,7 @@ def write_image(
         log.warning("%s: %s has no alpha channel; flattening onto white", name, fmt)
         colour, opacity = colour * opacity[..., None] + (1 - opacity[..., None]), None
     samples = _quantized(colour if opacity is None else np.dstack([colour, opacity]), bits)
-    _write_atomically(name, _encoder(fmt, samples, dict(metadata or {}), quality))
+    outputs.write_atomically(name, _encoder(fmt, samples, dict(metadata or {}), quality))
 
 
 def _checked_pixels(
@@ -462,24 +458,6 @@ def _exif_description(description: str) -> bytes:
     exif = Image.Exif()
     exif[0x010E] = description  # ImageDescription
     return exif.tobytes()
-
-
-def _write_atomically(target: str, encode: Encoder) -> None:
-    """Write via a hidden temporary file in the same directory, then rename it over the target."""
-    directory, base = os.path.split(os.path.abspath(target))
-    temp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never clobber another file; mode 0o666 lets the umask decide, unlike mkstemp's 0o600.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            encode(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
 
 
 # ------------------------------------------------------------------------------- 16-bit PNG and TIFF

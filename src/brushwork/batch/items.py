@@ -391,10 +391,10 @@ def build_items(
     *,
     settings: Settings,
     mode: Pairing,
+    seed: int,
     image_suffix: str,
 ) -> list[Item]:
     """Every item of the batch in input order; two items with one output name are refused."""
-    seed = settings.seed if settings.seed is not None else 0
     items: list[Item] = []
     seen: dict[str, Source] = {}
     for source, chosen in pair(discovery.sources, styles, mode=mode, seed=seed):

@@ -53,10 +53,11 @@ class _Worker:
 
 
 class LocalEngine:
-    def __init__(self, jobs: int, threads: int, weights: str | None) -> None:
+    def __init__(self, jobs: int, threads: int, warm: tuple[str, str, str, str | None]) -> None:
+        """``warm``: (method, precision, device, weights) of the networks to load in each worker."""
         self.workers = jobs
         self.threads = threads
-        self._weights = weights
+        self._warm = warm
         # Not plain fork: the driver may hold threads (Ray, a web server, torch's pools) that a fork copies.
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(_PRELOAD)
@@ -67,7 +68,7 @@ class LocalEngine:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(child, self.threads, self._weights),
+            args=(child, self.threads, self._warm),
             name="brushwork-batch-worker",
             daemon=True,
         )
@@ -150,13 +151,13 @@ class LocalEngine:
             worker.conn.close()
 
 
-def _worker_main(conn: Connection, threads: int, weights: str | None) -> None:
+def _worker_main(conn: Connection, threads: int, warm: tuple[str, str, str, str | None]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     _exit_with_parent()
     import torch
 
     torch.set_num_threads(threads)
-    warm_up(weights)
+    warm_up(*warm)
     pid, host = os.getpid(), socket.gethostname()
     while True:
         try:

@@ -22,6 +22,8 @@ from brushwork.batch.ledger import FAILED_NAME, LEDGER_NAME, History, Ledger, re
 from brushwork.batch.worker import Attempt, Event, Started, Task, read_key
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
+from brushwork.outputs import check_output_dir, name_max
+from brushwork.preflight import check_style_image, check_weights_file
 
 EngineName = Literal["local", "ray"]
 ENGINES: tuple[EngineName, ...] = ("local", "ray")
@@ -32,7 +34,8 @@ _TEMP_FILE = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")  # left by a worker killed
 class BatchOptions:
     """How a batch runs (what each item does is in :class:`brushwork.Settings`)."""
 
-    pair: Pairing = "all"  # every content × every style, or one style per content drawn by --seed
+    pair: Pairing = "all"  # every content × every style, or one style per content drawn by ``seed``
+    seed: int | None = None  # of the random pairing (default: the settings' seed, else 0)
     engine: EngineName = "local"
     jobs: int | None = None  # local: worker processes (default: one per four cores, one on a GPU)
     threads: int | None = None  # torch threads per worker; Ray: CPUs per task (default 1)
@@ -152,19 +155,20 @@ def run_batch(
     _check_options(options)
     out = Path(outdir)
     if out.exists() and not out.is_dir():
-        raise UserInputError(f"output folder {str(out)!r} is a file")
+        raise UserInputError(f"cannot write into {str(out)!r}: it is a file, not a directory")
     discovery = plan.discover(inputs, exclude=out)
     style_paths = plan.style_files(styles)
     suffix = plan.OUTPUT_FORMATS[options.output_format]
+    seed = options.seed if options.seed is not None else settings.seed or 0
     items = plan.build_items(
-        discovery, style_paths, out, settings=settings, mode=options.pair, image_suffix=suffix
+        discovery, style_paths, out, settings=settings, mode=options.pair, seed=seed, image_suffix=suffix
     )
-    _check_styles_readable(items)
-    _check_outputs_apart_from_inputs(items, discovery)
+    _check_styles(items)
+    _check_outputs(items, discovery, out)
     items = plan.with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
-    state = _prepare_outdir(out)
+    state = check_output_dir(out / plan.STATE_DIR, create=True)
     with _locked(state / "lock", out):
-        return _drive(items, discovery, out, state, options, on_event)
+        return _drive(items, discovery, out, state, settings, options, on_event)
 
 
 def _check_options(options: BatchOptions) -> None:
@@ -186,40 +190,46 @@ def _check_options(options: BatchOptions) -> None:
         raise UserInputError(f"bit-depth must be 8 or 16, got {options.bits}")
     if options.bits == 16 and options.output_format not in ("png", "tif"):
         raise UserInputError("bit-depth 16 needs --format png or tif")
+    if options.weights is not None:
+        check_weights_file(options.weights)
     if options.engine == "ray":
         from brushwork.batch.ray_engine import require_ray
 
         require_ray()
 
 
-def _check_styles_readable(items: Sequence[Item]) -> None:
-    """A broken painting would fail every item that uses it: refuse it before starting."""
+def _check_styles(items: Sequence[Item]) -> None:
+    """A broken or tiny painting would fail every item that uses it: refuse it before starting."""
     from brushwork.imageio import read_image
 
     for style in sorted({s.resolve() for item in items for s in item.styles}):
+        check_style_image(style)
         read_image(style)
 
 
-def _check_outputs_apart_from_inputs(items: Sequence[Item], discovery: plan.Discovery) -> None:
-    """No output may overwrite an input (a manifest's output name, or an output folder set to an
-    input folder with names that collide)."""
-    inputs = {item.content.resolve() for item in items}
-    inputs |= {s.resolve() for item in items for s in item.styles}
-    inputs |= {ignored.path.resolve() for ignored in discovery.ignored}
+def _check_outputs(items: Sequence[Item], discovery: plan.Discovery, out: Path) -> None:
+    """No output may overwrite an input, through a symlink or a hard link either (a manifest's output
+    name, or an output folder that is an input folder with colliding names), and each name must fit."""
+    given = [item.content for item in items] + [s for item in items for s in item.styles]
+    given += [ignored.path for ignored in discovery.ignored]
+    paths = {os.path.realpath(p) for p in given}
+    files = {(st.st_dev, st.st_ino) for st in map(_stat, given) if st is not None}
+    existing = next(p for p in (out, *out.absolute().parents) if p.exists())
+    limit = name_max(existing)
     for item in items:
-        if item.output.resolve() in inputs:
-            raise UserInputError(f"output {str(item.output)!r} would overwrite an input")
+        name = os.fspath(item.output)
+        stat = _stat(item.output)
+        if os.path.realpath(name) in paths or (stat is not None and (stat.st_dev, stat.st_ino) in files):
+            raise UserInputError(f"cannot write {name!r}: it is also an input and would be overwritten")
+        if len(os.fsencode(item.output.name)) > limit:
+            raise UserInputError(f"cannot write {name!r}: name too long for the filesystem")
 
 
-def _prepare_outdir(out: Path) -> Path:
-    state = out / plan.STATE_DIR
+def _stat(path: Path) -> os.stat_result | None:
     try:
-        state.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UserInputError(f"cannot create output folder {str(out)!r}: {error.strerror}") from None
-    if not os.access(out, os.W_OK) or not os.access(state, os.W_OK):
-        raise UserInputError(f"output folder {str(out)!r} is not writable")
-    return state
+        return path.stat()
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
@@ -242,6 +252,7 @@ def _drive(
     discovery: plan.Discovery,
     out: Path,
     state: Path,
+    settings: Settings,
     options: BatchOptions,
     on_event: Callable[[BatchEvent], None] | None,
 ) -> BatchSummary:
@@ -259,7 +270,7 @@ def _drive(
             [(i, f"{history.last_message[i.key]} (in an earlier run)") for i in failed_before],
         )
         run.emit(on_event, "planned")
-        engine: Engine | None = _make_engine(options) if todo else None
+        engine: Engine | None = _make_engine(options, settings) if todo else None
         try:
             if engine is not None:
                 run.loop(engine, todo, options, ledger, on_event)
@@ -313,7 +324,7 @@ def _remove_stale_temp_files(items: Sequence[Item]) -> None:
                         os.unlink(entry.path)
 
 
-def _make_engine(options: BatchOptions) -> Engine:
+def _make_engine(options: BatchOptions, settings: Settings) -> Engine:
     gpu = options.device.startswith("cuda")
     if options.engine == "ray":
         from brushwork.batch.ray_engine import RayEngine
@@ -323,7 +334,8 @@ def _make_engine(options: BatchOptions) -> Engine:
     from brushwork.batch.local import LocalEngine, available_cores, plan_pool
 
     jobs, threads = plan_pool(options.jobs, options.threads, cores=available_cores(), gpu=gpu)
-    return LocalEngine(jobs, threads, options.weights)
+    warm = (settings.method, settings.precision, options.device, options.weights)
+    return LocalEngine(jobs, threads, warm)
 
 
 class _Run:

@@ -69,12 +69,21 @@ class Started:
 Event = Started | Attempt
 
 
-def warm_up(weights: str | None) -> None:
-    """Load the network's weights into this process's cache before the first item."""
-    from brushwork.features import find_weights, load_weights
+def warm_up(method: str, precision: str, device: str, weights: str | None) -> None:
+    """Load the engine's networks into this process's caches before the first item."""
+    with contextlib.suppress(Exception):  # a problem here is reported by the items themselves
+        from brushwork.device import resolve_device
 
-    with contextlib.suppress(Exception):  # a bad weights file is reported by the items themselves
-        load_weights(find_weights(weights))
+        torch_device = resolve_device(device)
+        if method == "fast":
+            from brushwork.device import resolve_precision
+            from brushwork.engines.feedforward.engine import networks
+
+            networks(torch_device, resolve_precision(precision, torch_device))  # type: ignore[arg-type]
+        else:
+            from brushwork.features import find_weights, load_weights
+
+            load_weights(find_weights(weights))
 
 
 def run_task(task: Task) -> Attempt:

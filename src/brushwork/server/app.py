@@ -2,12 +2,13 @@
 
 Errors are JSON ``{"error": "..."}`` with these statuses:
 
-* 400: an upload is not a usable image (not an image, damaged, truncated, empty, or more pixels
-  than the limit, e.g. a decompression bomb), or a Host header that is not this machine's;
+* 400: an upload is not a usable image (not an image, damaged, truncated, empty, more pixels than
+  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), a multipart
+  part header over 4 KB (a very long file name), or a Host header that is not this machine's;
 * 401: a token is needed and was missing or wrong; 403: a cross-origin browser request;
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
 * 413: an uploaded file or the whole request is larger than the limit;
-* 422: a form field is missing, malformed or out of range (the settings' own checks);
+* 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
 * 429: the queue is full.
 """
 
@@ -26,7 +27,7 @@ from typing import IO, Annotated, Any
 
 import anyio
 import torch
-from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +37,8 @@ from brushwork import __version__, imageio
 from brushwork.config import QUALITY_PRESETS, Settings
 from brushwork.device import resolve_device
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
+from brushwork.outputs import check_output_dir
+from brushwork.preflight import MIN_STYLE_SIDE
 from brushwork.server import files as names
 from brushwork.server.config import ServerConfig
 from brushwork.server.files import JobFiles, is_job_id, new_job_id
@@ -94,6 +97,10 @@ class Server:
         if self._store is not None:
             return
         self.device = resolve_device(self.config.device)
+        try:  # a writable directory, or one line now
+            check_output_dir(self.config.data_dir, create=True)
+        except UserInputError as error:
+            raise UserInputError(f"data directory: {error}") from None
         try:
             self.files.prepare()
         except OSError as error:
@@ -203,7 +210,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             for s in GALLERY.values()
         ]
 
-    @app.post("/api/jobs", status_code=201, responses=ERRORS)
+    @app.post("/api/jobs", status_code=201, responses=ERRORS, dependencies=[Depends(_known_job_fields)])
     def create_job(
         content: Annotated[UploadFile, File(description="the photo")],
         style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
@@ -240,7 +247,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         try:
             _receive_image(server, content, staging, names.CONTENT, names.CONTENT_THUMB, "the content image")
             if style is not None:
-                _receive_image(server, style, staging, names.STYLE, names.STYLE_THUMB, "the style image")
+                _receive_image(
+                    server, style, staging, names.STYLE, names.STYLE_THUMB, "the style image", MIN_STYLE_SIDE
+                )
             else:
                 assert style_id is not None
                 shutil.copyfile(GALLERY[style_id].path, staging / names.STYLE)
@@ -346,6 +355,32 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     return app
 
 
+# The form fields of POST /api/jobs (a test checks them against the endpoint's parameters).
+JOB_FIELDS = frozenset(
+    (
+        "content",
+        "style",
+        "style_id",
+        "size",
+        "quality",
+        "steps",
+        "strength",
+        "preserve_color",
+        "style_scale",
+        "seed",
+    )
+)
+
+
+async def _known_job_fields(request: Request) -> None:
+    """Refuse form fields the API does not know, so that a typo (``strenght``) is not silently lost."""
+    form = await request.form()  # parsed once per request; the endpoint's parameters reuse it
+    unknown = sorted(set(form.keys()) - JOB_FIELDS)
+    if unknown:
+        known = ", ".join(sorted(JOB_FIELDS))
+        raise HTTPException(422, f"unknown form field(s) {', '.join(unknown)}; the fields are: {known}")
+
+
 def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
     given = {name: value for name, value in chosen.items() if value is not None}
     if given.get("size", 0) > config.max_size:
@@ -362,10 +397,10 @@ def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
 
 
 def _receive_image(
-    server: Server, upload: UploadFile, folder: Path, name: str, thumb_name: str, what: str
+    server: Server, upload: UploadFile, folder: Path, name: str, thumb_name: str, what: str, min_side: int = 1
 ) -> None:
-    """Copy an upload to ``folder/name`` (refusing it past the size limit), check that it decodes,
-    and write a small PNG copy the page can show."""
+    """Copy an upload to ``folder/name`` (refusing it past the size limit), check that it decodes and
+    has at least ``min_side`` pixels on its short side, and write a small PNG copy the page can show."""
     limit = server.config.max_upload_bytes
     if upload.size is not None and upload.size > limit:
         raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
@@ -378,15 +413,22 @@ def _receive_image(
             if copied > limit:
                 raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
             out.write(chunk)
-    _thumbnail(server, target, folder / thumb_name, what)
+    _thumbnail(server, target, folder / thumb_name, what, min_side)
 
 
-def _thumbnail(server: Server, source: Path, target: Path, what: str) -> None:
+def _thumbnail(server: Server, source: Path, target: Path, what: str, min_side: int = 1) -> None:
     with server.decodes:
         try:
             picture = imageio.read_image(source, max_pixels=server.config.max_pixels)
         except ImageReadError as error:
             raise HTTPException(400, str(error).replace(repr(str(source)), what)) from None
+        if min(picture.size) < min_side:
+            width, height = picture.size
+            raise HTTPException(
+                400,
+                f"{what} is {width}x{height}: too small to carry a style (at least {min_side} pixels "
+                "on the short side are needed)",
+            )
         small = imageio.resize(picture.rgb, thumbnail_size(picture.size))
     imageio.write_image(target, small)
 
@@ -434,12 +476,27 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse(
-            {"error": str(error.detail)}, status_code=error.status_code, headers=error.headers
+            {"error": _multipart_problem(error) or str(error.detail)},
+            status_code=error.status_code,
+            headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": _describe(error)}, status_code=422)
+
+
+def _multipart_problem(error: HTTPException) -> str | None:
+    """A clearer message for the multipart parser's refusals, which say only "Invalid multipart data."."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if "maximum header size" in str(cause).lower():
+            return (
+                "a part of the upload has a header longer than 4 KB, most likely a very long file name; "
+                "rename the file and send it again"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _describe(error: RequestValidationError) -> str:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import torch
 
 from brushwork import imageio
-from brushwork.api import Progress, pyramid_sizes, stylize
+from brushwork.api import Progress, stylize
 from brushwork.config import Settings
+from brushwork.engines.optimize.engine import pyramid_sizes
 from brushwork.errors import ImageReadError, UserInputError
 from brushwork.server import files as names
 from brushwork.server.config import ServerConfig

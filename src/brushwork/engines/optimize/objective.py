@@ -13,9 +13,9 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
-from brushwork import losses
 from brushwork.config import Settings
 from brushwork.device import autocast
+from brushwork.engines.optimize import losses
 from brushwork.features.vgg import VGG19Features, from_caffe
 
 # TV is measured on pixel differences, which shrink as the resolution grows; scaling by

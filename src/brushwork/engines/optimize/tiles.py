@@ -25,15 +25,15 @@ import torch
 
 from brushwork.config import Settings
 from brushwork.device import autocast
-from brushwork.features.vgg import VGG19Features, layer_stride
-from brushwork.memory import TILE_ALIGN
-from brushwork.optimize import (
+from brushwork.engines.optimize.memory import TILE_ALIGN
+from brushwork.engines.optimize.objective import (
     TV_REFERENCE_SIZE,
     StyleStats,
     default_style_layer_weights,
     relative_norm,
     style_norms,
 )
+from brushwork.features.vgg import VGG19Features, layer_stride
 
 TileHook = Callable[[int, int], None]
 
@@ -182,7 +182,7 @@ def tiled_style_statistics(
     core: int,
     halo: int,
 ) -> StyleStats:
-    """:func:`brushwork.optimize.style_statistics`, gathered tile by tile."""
+    """:func:`brushwork.engines.optimize.objective.style_statistics`, gathered tile by tile."""
     runner = _TiledNet(net, dtype, memory_format)
     total = sum(blend)
     gram: dict[str, torch.Tensor] = {}
@@ -221,7 +221,7 @@ class _StyleGradient:
 
 
 class TiledObjective:
-    """The loss of :class:`brushwork.optimize.Objective`, evaluated tile by tile."""
+    """The loss of :class:`brushwork.engines.optimize.objective.Objective`, evaluated tile by tile."""
 
     def __init__(
         self,
@@ -321,7 +321,8 @@ class TiledObjective:
         return (features[0, :, rows, cols].float() - target).pow(2).sum()
 
     def _style_term(self, layer: str, moments: _Moments, weight: float) -> tuple[float, _StyleGradient]:
-        """The layer's loss (as :mod:`brushwork.losses` defines it) and its gradient w.r.t. the stats."""
+        """The layer's loss (as :mod:`~brushwork.engines.optimize.losses` defines it) and its gradient
+        w.r.t. the stats."""
         norm = self.style_norm[layer]
         if self.settings.style_loss == "gram":
             gram = moments.gram()[0]

@@ -1,0 +1,1 @@
+"""The fast engine: a PyTorch port of Magenta's arbitrary-style network, run at full resolution."""
