@@ -404,7 +404,7 @@ class _BatchBar:
                 unit="item",
                 file=sys.stderr,
                 dynamic_ncols=True,
-                bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}] {postfix}",
+                bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}",
             )
         self._bar.set_postfix_str(
             f"done {counts.done}, failed {counts.failed}, skipped {counts.skipped}, "
