@@ -34,6 +34,7 @@ from batchkit import (
 from brushwork.batch import BatchEvent, BatchOptions, run_batch
 from brushwork.batch import items as plan
 from brushwork.batch.ledger import read_history
+from brushwork.batch.local import plan_pool
 from brushwork.cli import main
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
@@ -457,3 +458,20 @@ def test_history_takes_each_keys_last_attempt_and_survives_a_torn_last_line(tmp_
     assert history.last_status == {"k1": "failed", "k2": "done"}
     assert history.last_message["k1"] == "RuntimeError: boom"
     assert history.ignored == {"/x/notes.txt"}
+
+
+@pytest.mark.parametrize(
+    ("jobs", "threads", "cores", "gpu", "expected"),
+    [
+        (None, None, 16, False, (4, 4)),  # a worker per four cores
+        (None, None, 2, False, (1, 2)),
+        (2, None, 2, False, (2, 1)),  # the cores shared out: never more threads than cores
+        (3, None, 16, False, (3, 5)),
+        (None, None, 16, True, (1, 16)),  # one worker on a GPU
+        (2, 3, 16, False, (2, 3)),  # as given
+    ],
+)
+def test_the_local_pool_never_oversubscribes_the_cores(
+    jobs: int | None, threads: int | None, cores: int, gpu: bool, expected: tuple[int, int]
+) -> None:
+    assert plan_pool(jobs, threads, cores=cores, gpu=gpu) == expected

@@ -146,7 +146,9 @@ def run_batch(
     """Stylize every item of a batch into ``outdir``; see the module docs and the README's batch section.
 
     Raises :class:`UserInputError` for a mistake found before any work (nothing is written then).
-    Items that fail are recorded and reported in the summary, never raised.
+    Items that fail are recorded and reported in the summary, never raised. The local engine's workers
+    are processes started through multiprocessing, so, as with any such program, a script that calls
+    this must do so under ``if __name__ == "__main__":``.
     """
     from brushwork import __version__
 
