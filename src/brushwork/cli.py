@@ -464,6 +464,12 @@ def _run_batch(args: argparse.Namespace) -> int:
             summary = run_batch(
                 args.inputs, args.styles, args.outdir, settings=settings, options=options, on_event=bar
             )
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None
+        print("brushwork: interrupted; finished items are kept: run the same command again", file=sys.stderr)
+        return 130
     finally:
         if bar is not None:
             bar.close()
