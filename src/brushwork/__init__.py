@@ -1,6 +1,7 @@
 """brushwork: neural style transfer (Gatys et al.) that is fast on an ordinary CPU."""
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from brushwork.api import Progress, StylizeResult, stylize
 from brushwork.config import QUALITY_PRESETS, Settings
@@ -27,3 +28,12 @@ __all__ = [
     "stylize",
     "write_image",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # brushwork.stylize_video is imported on first use: it needs the optional video extra (PyAV, OpenCV)
+    if name == "stylize_video":
+        from brushwork.video.api import stylize_video
+
+        return stylize_video
+    raise AttributeError(f"module 'brushwork' has no attribute {name!r}")

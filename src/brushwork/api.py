@@ -26,6 +26,7 @@ from brushwork.features.vgg import to_caffe
 from brushwork.imageio import Picture
 from brushwork.outputs import check_output, write_text_atomically
 from brushwork.progress import Callback, FloatImage, Progress, to_numpy, to_tensor
+from brushwork.regions.plan import RegionPlan, composite, has_regions, plan_regions
 
 ImageInput = str | os.PathLike[str] | Picture | npt.NDArray[Any]
 
@@ -47,6 +48,7 @@ class StylizeResult:
     memory_budget: int = 0  # bytes the run was planned to stay within
     plans: list[ScalePlan] = field(default_factory=list)  # how each scale was run (tiles, history)
     inputs: tuple[str, ...] = ()  # the input files (content, styles, init), which save() never overwrites
+    notes: list[str] = field(default_factory=list)  # things worth telling the user (e.g. a resized mask)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -137,10 +139,11 @@ def stylize(
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
     content_full = to_tensor(imageio.resize(content_picture.rgb, final_size), device)
     style_full = [to_tensor(p.rgb, device) for p in style_pictures]
+    plan = plan_regions(settings, final_size, blend, device) if has_regions(settings) else None
     prepared = time.perf_counter()
 
     if settings.method == "fast":
-        painted, result_fields = _run_fast(content_full, style_full, blend, settings, started, callback)
+        painted, result_fields = _run_fast(content_full, style_full, blend, settings, started, callback, plan)
     else:
         if settings.match_colors is not None:
             style_full = [color.match_color(s, content_full, settings.match_colors) for s in style_full]
@@ -148,13 +151,18 @@ def stylize(
         if settings.init == "fast":
             start = _fast_start(content_full, style_full, blend, settings)
         painted, result_fields = _run_optimize(
-            content_full, style_full, blend, settings, start, weights, callback, started
+            content_full, style_full, blend, settings, start, weights, callback, started, plan
         )
         prepared += result_fields.pop("prepare_seconds")
         if settings.preserve_color is not None:
             painted = color.preserve_color(painted, content_full, settings.preserve_color)
+    if plan is not None:
+        painted = composite(painted, content_full, plan.paint)
 
-    given = [content, *style_list] + ([settings.init] if init_picture is not None else [])
+    given = [content, *style_list, *(settings.style_masks or ())]
+    if settings.mask is not None and os.path.exists(settings.mask):
+        given.append(settings.mask)
+    given += [settings.init] if init_picture is not None else []
     inputs = tuple(os.fspath(item) for item in given if isinstance(item, str | os.PathLike))
     alpha = None
     if content_picture.alpha is not None:
@@ -167,6 +175,7 @@ def stylize(
         settings=settings,
         device=str(device),
         inputs=inputs,
+        notes=plan.notes if plan is not None else [],
         **result_fields,
     )
 
@@ -180,6 +189,7 @@ def _run_optimize(
     weights: str | os.PathLike[str] | None,
     callback: Callback | None,
     started: float,
+    plan: RegionPlan | None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     from brushwork.engines.optimize.engine import optimize
 
@@ -187,6 +197,7 @@ def _run_optimize(
     run = optimize(
         content, styles, blend, settings,
         start=start, weights=weights, callback=callback, started=started, generator=generator,
+        regions=plan.regions if plan is not None else (),
     )  # fmt: skip
     return run.rgb, {
         "losses": run.history[-1] if run.history else {},
@@ -219,12 +230,20 @@ def _run_fast(
     settings: Settings,
     started: float,
     callback: Callback | None,
+    plan: RegionPlan | None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     from brushwork.device import resolve_precision
     from brushwork.engines.feedforward.engine import paint
     from brushwork.engines.feedforward.weights import TRANSFORM_FILE, model_path
 
-    painted = paint(content, styles, blend, settings, max_memory=_memory(settings))
+    if plan is None or len(plan.regions) == 1:
+        painted = paint(content, styles, blend, settings, max_memory=_memory(settings))
+    else:  # each region painted with its own styles, then put together by the regions' masks
+        painted = torch.zeros_like(content)
+        for mask, weights in plan.regions:
+            region = paint(content, styles, weights, settings, max_memory=_memory(settings))
+            painted += mask * region
+        painted = torch.where(plan.paint > 0, painted / plan.paint.clamp_min(1e-6), content)
     size = (content.shape[-1], content.shape[-2])
     if callback is not None:
         callback(

@@ -24,7 +24,7 @@ from brushwork.config import Settings
 log = logging.getLogger("brushwork")
 
 BROKEN_PIPE_STATUS = 128 + 13  # 128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended
-COMMANDS = ("stylize", "info", "evaluate", "sheet", "serve", "batch")
+COMMANDS = ("stylize", "info", "evaluate", "sheet", "serve", "video", "video-eval", "batch")
 CLI_ONLY_HELP = {
     "size": "long side of the output in pixels (the aspect ratio is kept)",
 }
@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate_parser(commands, formatter)
     _add_sheet_parser(commands, formatter)
     _add_serve_parser(commands, formatter)
+    from brushwork.video.cli import add_video_parsers
+
+    add_video_parsers(commands, formatter, _add_settings_options)
     _add_batch_parser(commands, formatter)
     return parser
 
@@ -501,8 +504,9 @@ def _intermediate_path(output: Path, step: int) -> Path:
 
 def _run_inputs(contents: Sequence[str], styles: Sequence[str], settings: Settings) -> list[str]:
     """Every file a run reads, which none of its outputs may replace."""
-    init = [] if settings.init in ("content", "noise") else [settings.init]
-    return [*contents, *styles, *init]
+    init = [] if settings.init in ("content", "noise", "fast") else [settings.init]
+    masks = [settings.mask] if settings.mask not in (None, "subject", "background") else []
+    return [*contents, *styles, *init, *masks, *(settings.style_masks or ())]
 
 
 def _sidecar_path(output: Path) -> Path:
@@ -610,6 +614,8 @@ def _run_stylize(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    for note in result.notes:
+        log.warning(note)
     result.save(output, bits=args.bit_depth)
     if args.sidecar:  # written here, through a temporary name that fits however long the output's is
         from brushwork.outputs import write_text_atomically
@@ -777,6 +783,10 @@ def _run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         return _run_sheet(args)
     if args.command == "serve":
         return _run_serve(args)
+    if args.command in ("video", "video-eval"):
+        from brushwork.video.cli import run_video_command
+
+        return run_video_command(args, _settings_from)
     if args.command == "batch":
         return _run_batch(args)
     if args.command is None:

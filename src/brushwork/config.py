@@ -154,6 +154,23 @@ class Settings:
         metadata={"help": "recolour styles to the content's palette first: meancov or histogram"},
     )
 
+    mask: str | None = field(
+        default=None,
+        metadata={
+            "help": "paint only part of the picture: a mask image (white = paint, black = keep the photo, "
+            "grey = partly)"
+        },
+    )
+    invert_mask: bool = field(default=False, metadata={"help": "paint where the mask is black instead"})
+    style_masks: tuple[str, ...] | None = field(
+        default=None,
+        metadata={"help": "one mask image per style image, in order: each style paints its own region"},
+    )
+    feather: float | None = field(
+        default=None,
+        metadata={"help": "softness of the masks' edges in pixels (default: 1%% of the long side)"},
+    )
+
     def __post_init__(self) -> None:
         validate(self)
 
@@ -257,6 +274,12 @@ def validate(s: Settings) -> None:
         parse_memory(s.max_memory)
     if s.tile_size is not None and (s.tile_size < 64 or s.tile_size % 16):
         raise SettingsError(f"tile-size must be a multiple of 16 and at least 64, got {s.tile_size}")
+    if s.feather is not None and not (math.isfinite(s.feather) and 0 <= s.feather <= 1000):
+        raise SettingsError(f"feather must be between 0 and 1000 pixels, got {s.feather}")
+    if s.invert_mask and s.mask is None:
+        raise SettingsError("invert-mask needs --mask")
+    if s.style_masks is not None and not s.style_masks:
+        raise SettingsError("style-masks needs one mask per style image")
     if s.seed is not None and not 0 <= s.seed < 2**63:
         raise SettingsError(f"seed must be between 0 and 2**63-1, got {s.seed}")
 

@@ -46,12 +46,13 @@ def style_mix(strength: float | None) -> tuple[float, float]:
 def read_side(output: tuple[int, int], scale: float) -> int:
     """The short side the painting is read at, for an output of ``output`` (width, height) pixels.
 
-    Half the output's long side, between 256 (the predictor's training size) and 1024, times
-    ``style_scale``: at 1024 px, reading at 512 rather than 256 matched the painting better (Gram
-    distance 0.24 vs 0.63 on three pairs) and kept more of the photo (SSIM 0.51 vs 0.48); see
-    BENCHMARKS.md.
+    Half the output's long side, kept between 256 (the predictor's training size) and 512, divided by
+    ``style_scale``: the smaller the painting is read, the larger and bolder its strokes come out, as
+    a larger ``style_scale`` gives larger strokes in the optimizer. At 1024 px, reading at 512 rather
+    than 256 matched the painting better (Gram distance 0.24 vs 0.63 on three pairs) and kept more of
+    the photo (SSIM 0.51 vs 0.48); at 2048 px, reading at 1024 washed the colours out (BENCHMARKS.md).
     """
-    return round(min(max(max(output) / 2, STYLE_READ_SIDE), 4 * STYLE_READ_SIDE) * scale)
+    return max(64, round(min(max(max(output) / 2, STYLE_READ_SIDE), 2 * STYLE_READ_SIDE) / scale))
 
 
 def _read_size(style: torch.Tensor, side: int) -> tuple[int, int]:

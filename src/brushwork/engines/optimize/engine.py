@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from brushwork import imageio
 from brushwork.config import Settings
@@ -24,14 +25,20 @@ from brushwork.engines.optimize.memory import (
 from brushwork.engines.optimize.objective import (
     Evaluator,
     Objective,
+    Region,
     resize_caffe,
     run_stage,
     style_statistics,
 )
 from brushwork.engines.optimize.tiles import TiledObjective, receptive_halo, tiled_style_statistics
+from brushwork.errors import SettingsError
 from brushwork.features import VGG19Features, find_weights, load_weights
 from brushwork.features.vgg import from_caffe, layer_stride, to_caffe
 from brushwork.progress import Callback, Progress
+
+# A region of the picture: its mask (1, 1, H, W) in [0, 1] at the output's size, and the weight of
+# each style image in it.
+RegionSpec = tuple[torch.Tensor, tuple[float, ...]]
 
 # Gaussian noise for ``init="noise"``, in 0–255 pixel units around the ImageNet mean.
 NOISE_STD = 48.0
@@ -80,9 +87,11 @@ def optimize(
     callback: Callback | None,
     started: float,
     generator: torch.Generator | None,
+    regions: Sequence[RegionSpec] = (),
 ) -> OptimizeResult:
     """Optimise a picture of ``content``'s size (1, 3, H, W, sRGB in [0, 1]) against the blended
-    ``styles``. ``start`` is the picture to begin from (any size; None: as ``settings.init`` says)."""
+    ``styles``. ``start`` is the picture to begin from (any size; None: as ``settings.init`` says).
+    ``regions``: (mask, blend) pairs, each region painted after its own blend of the styles."""
     began = time.perf_counter()
     device = content.device
     source = find_weights(weights)
@@ -102,7 +111,9 @@ def optimize(
     budgets = [parse_memory(settings.max_memory)] if settings.max_memory else default_budgets()
     for budget in budgets:
         try:
-            plans = _plan_memory(sizes, steps, final_size, budget, net, settings, len(styles))
+            plans = _plan_memory(
+                sizes, steps, final_size, budget, net, settings, len(styles) * max(1, len(regions))
+            )
             break
         except MemoryBudgetError:
             if budget == budgets[-1]:
@@ -117,7 +128,7 @@ def optimize(
         try:
             image = _run_scale(
                 image, size, stage_steps, plan, reporter, net, settings, content, styles, blend, start,
-                generator, dtype, memory_format,
+                generator, dtype, memory_format, regions,
             )  # fmt: skip
         except (MemoryError, RuntimeError) as error:
             if isinstance(error, RuntimeError) and not _is_out_of_memory(error):
@@ -193,6 +204,7 @@ def _run_scale(
     generator: torch.Generator | None,
     dtype: torch.dtype,
     memory_format: torch.memory_format,
+    regions: Sequence[RegionSpec],
 ) -> torch.Tensor:
     """Optimise one scale of the pyramid, whole or in tiles as ``plan`` says."""
     content_stage = to_caffe(resize_caffe(content_full, size))
@@ -201,7 +213,26 @@ def _run_scale(
         for s in style_full
     ]
     objective: Evaluator
-    if plan.tile is not None:
+    if regions and plan.tile is not None:
+        raise SettingsError(
+            f"masks and regions do not work yet at sizes that are optimised in tiles ({size[0]}x{size[1]} "
+            "here): lower --size or raise --max-memory"
+        )
+    if regions:
+        style_stage = [s.contiguous(memory_format=memory_format) for s in style_stage]
+        guided = [
+            Region(
+                mask=F.interpolate(mask, size=(size[1], size[0]), mode="area"),
+                style=style_statistics(net, style_stage, weights, settings, dtype),
+            )
+            for mask, weights in regions
+        ]
+        stats = guided[0].style
+        objective = Objective(
+            net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format,
+            regions=guided,
+        )  # fmt: skip
+    elif plan.tile is not None:
         stats = tiled_style_statistics(
             net, style_stage, blend, settings, dtype, memory_format, plan.tile, plan.halo
         )

@@ -48,3 +48,26 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
     return dx.float().pow(2).mean() + dy.float().pow(2).mean()
+
+
+def _guided(features: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Flattened features (N, C, P), the mask as weights (N, 1, P), and the weights' sum (N, 1, 1)."""
+    n, c, h, w = features.shape
+    flat = features.float().reshape(n, c, h * w)
+    weights = mask.float().reshape(mask.shape[0], 1, h * w)
+    return flat, weights, weights.sum(dim=2, keepdim=True).clamp_min(1e-6)
+
+
+def guided_gram_matrix(features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Gram matrix over the positions of a region, each weighted by ``mask`` (N, 1, H, W) in [0, 1]
+    (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style Transfer", guided Gram)."""
+    flat, weights, total = _guided(features, mask)
+    return torch.bmm(flat * weights, flat.transpose(1, 2)) / total
+
+
+def guided_mean_covariance(features: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel means (N, C) and covariance (N, C, C) over a region's positions weighted by ``mask``."""
+    flat, weights, total = _guided(features, mask)
+    mean = (flat * weights).sum(dim=2, keepdim=True) / total
+    centred = flat - mean
+    return mean.squeeze(2), torch.bmm(centred * weights, centred.transpose(1, 2)) / total

@@ -61,6 +61,15 @@ class StyleStats:
     covariance: dict[str, torch.Tensor]
 
 
+@dataclass(frozen=True)
+class Region:
+    """A part of the picture painted after its own style statistics: ``mask`` (1, 1, H, W) in [0, 1]
+    at the stage's size weighs each position (guided statistics, Gatys et al. 2017)."""
+
+    mask: torch.Tensor
+    style: StyleStats
+
+
 def style_statistics(
     net: VGG19Features,
     images: Sequence[torch.Tensor],
@@ -76,6 +85,8 @@ def style_statistics(
     cov: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for image, weight in zip(images, blend, strict=True):
+            if not weight:
+                continue
             with autocast(image.device, dtype):
                 feats = net(image)
             share = weight / total
@@ -101,12 +112,17 @@ class Objective:
         style: StyleStats,
         dtype: torch.dtype,
         memory_format: torch.memory_format = torch.contiguous_format,
+        regions: Sequence[Region] = (),
     ) -> None:
+        """``regions``: when given, the style term is the sum of each region's guided term against
+        its own statistics (``style`` is then unused)."""
         self.net = net
         self.memory_format = memory_format
         self.settings = settings
         self.dtype = dtype
         self.style = style
+        self.regions = list(regions)
+        self.region_norms = [style_norms(settings, region.style) for region in self.regions]
         with torch.no_grad(), autocast(content.device, dtype):
             feats = net(content)
         self.content = {layer: feats[layer].float() for layer in settings.content_layers}
@@ -134,7 +150,10 @@ class Objective:
         for layer, target in self.content.items():
             content = content + losses.content_loss(feats[layer], target) / self.content_norm[layer]
         style = image.new_zeros((), dtype=torch.float32)
-        for layer, weight in self.layer_weights.items():
+        if self.regions:
+            for region, norms in zip(self.regions, self.region_norms, strict=True):
+                style = style + self._guided_style(feats, region, norms)
+        for layer, weight in self.layer_weights.items() if not self.regions else ():
             if s.style_loss == "gram":
                 term = losses.gram_loss(feats[layer], self.style.gram[layer])
             else:
@@ -150,6 +169,22 @@ class Objective:
             "tv": s.tv_weight * tv,
         }
         return parts["content"] + parts["style"] + parts["tv"], parts
+
+    def _guided_style(
+        self, feats: dict[str, torch.Tensor], region: Region, norms: dict[str, float]
+    ) -> torch.Tensor:
+        total = region.mask.new_zeros((), dtype=torch.float32)
+        for layer, weight in self.layer_weights.items():
+            f = feats[layer]
+            mask = F.interpolate(region.mask, size=f.shape[-2:], mode="area")
+            if self.settings.style_loss == "gram":
+                term = (losses.guided_gram_matrix(f, mask) - region.style.gram[layer]).pow(2).mean()
+            else:
+                mean, covariance = losses.guided_mean_covariance(f, mask)
+                term = (mean - region.style.mean[layer]).pow(2).mean()
+                term = term + (covariance - region.style.covariance[layer]).pow(2).mean()
+            total = total + weight * term / norms[layer]
+        return total
 
 
 StepHook = Callable[[torch.Tensor, dict[str, float]], None]

@@ -1,0 +1,203 @@
+"""Temporal consistency: flow-guided blending for per-frame (fast) painting, and the temporal loss for the
+optimizer (Ruder et al. 2016).
+
+How the blending avoids ghosting: the previous painted frame, moved along the flow, is only blended in
+where it can be trusted — pixels that pass the forward–backward check (not disoccluded), lie off motion
+boundaries, *and* whose warped previous input matches the current input (so flow failures, lighting
+changes and things passing in front are left to the fresh frame). That mask is eroded and feathered so
+that no hard seam appears, the blend weight stays below one so that anything carried along fades
+geometrically (0.6ᵏ: under 1 % after nine frames), and a scene cut (few trustworthy pixels) starts afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from brushwork.video.flow import FramePair, warp
+
+FloatArray = npt.NDArray[np.float32]
+
+DEFAULT_BLEND = 0.6
+# the warped previous input may differ from the current one by this much (mean over RGB, 0–1, averaged
+# over a pixel's neighbourhood so that single noisy pixels do not speckle the mask) and still count as
+# the same surface
+PHOTOMETRIC_TOLERANCE = 0.08
+PHOTOMETRIC_SIGMA = 1.0
+# a frame where fewer pixels than this can be followed from the previous one starts a new shot
+SCENE_CUT_SHARE = 0.4
+
+
+def _float(image: npt.NDArray[Any]) -> FloatArray:
+    if image.dtype == np.uint8:
+        return image.astype(np.float32) / 255.0
+    return np.asarray(image, dtype=np.float32)
+
+
+def trusted_mask(
+    pair: FramePair, previous_input: npt.NDArray[Any], current_input: npt.NDArray[Any]
+) -> FloatArray:
+    """1 where the previous frame, moved by the flow, shows the same thing as the current one; else 0."""
+    moved = warp(_float(previous_input), pair.backward)
+    difference = np.abs(moved - _float(current_input)).mean(axis=-1)
+    matches = cv2.GaussianBlur(difference, (0, 0), PHOTOMETRIC_SIGMA) <= PHOTOMETRIC_TOLERANCE
+    return np.asarray(pair.reliable & matches, dtype=np.float32)
+
+
+def is_scene_cut(trusted: FloatArray) -> bool:
+    return float(trusted.mean()) < SCENE_CUT_SHARE
+
+
+def feathered(mask: FloatArray) -> FloatArray:
+    """The mask shrunk by a pixel and softened, so that blended and fresh regions meet without a seam."""
+    eroded = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    return np.asarray(cv2.GaussianBlur(eroded, (5, 5), 1.0), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Stabilizer:
+    """Blends each freshly painted frame with the previous output moved along the flow."""
+
+    blend: float = DEFAULT_BLEND  # 0: independent frames; towards 1: steadier, slower to follow changes
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.blend < 1:
+            raise ValueError(f"blend must be in [0, 1), got {self.blend}")
+
+    def __call__(
+        self,
+        painted: npt.NDArray[Any],
+        pair: FramePair | None,
+        previous_input: npt.NDArray[Any] | None,
+        current_input: npt.NDArray[Any],
+        previous_output: npt.NDArray[Any] | None,
+    ) -> tuple[FloatArray, bool]:
+        """(the frame to keep, whether this frame started afresh: the first one, or a scene cut)."""
+        fresh = _float(painted)
+        if self.blend == 0 or pair is None or previous_input is None or previous_output is None:
+            return fresh, True
+        trusted = trusted_mask(pair, previous_input, current_input)
+        if is_scene_cut(trusted):
+            return fresh, True
+        weight = (self.blend * feathered(trusted))[..., None]
+        carried = warp(_float(previous_output), pair.backward)
+        return np.clip(fresh + weight * (carried - fresh), 0.0, 1.0).astype(np.float32), False
+
+
+def start_image(
+    pair: FramePair, trusted: FloatArray, previous_output: npt.NDArray[Any], fill: npt.NDArray[Any]
+) -> FloatArray:
+    """Where the optimizer starts a frame: the previous painted frame moved along the flow, and ``fill``
+    (the photo, or a fast painting of it) where it cannot be trusted (see :func:`trusted_mask`)."""
+    mask = feathered(trusted)[..., None]
+    carried = warp(_float(previous_output), pair.backward)
+    return np.clip(mask * carried + (1 - mask) * _float(fill), 0.0, 1.0).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------ optimizer method
+
+
+def temporal_loss(image: torch.Tensor, warped: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean squared difference between ``image`` and the previous output ``warped`` onto it.
+
+    ``image`` and ``warped`` are (N, C, H, W); ``mask`` is (N, 1, H, W), (H, W) or broadcastable, with 1
+    where the warped frame is trusted and 0 where it is not (occlusions, motion boundaries). The mean
+    is over the masked pixels and the channels, so the value does not depend on how much is masked.
+    """
+    if mask.ndim == 2:
+        mask = mask[None, None]
+    mask = mask.to(image)
+    squared = (image - warped.to(image)).pow(2) * mask
+    count = mask.expand_as(image).sum().clamp(min=1.0)
+    return squared.sum() / count
+
+
+# Weight of the temporal term against the (relative, order-one) content and style terms, in RGB 0–1
+# units: a frame 0.1 away from the warped previous output everywhere costs 1.
+TEMPORAL_WEIGHT = 100.0
+LONG_RANGE = 10  # frames back for the term against slow drift
+LONG_RANGE_SHARE = 0.3  # its weight, relative to the short-range term
+
+
+@dataclass(frozen=True)
+class TemporalTerm:
+    """The extra loss the optimizer adds to its objective for a frame after the first: the short-range
+    term against the previous output and a weaker long-range one against an older output (against slow
+    drift). Targets are RGB in [0, 1]; ``convert`` maps the optimizer's image to RGB first (e.g.
+    :func:`brushwork.features.from_caffe`). ``__call__`` returns a scalar tensor, at any scale."""
+
+    warped: torch.Tensor  # previous output moved onto this frame, (1, 3, H, W)
+    mask: torch.Tensor  # (1, 1, H, W) in [0, 1]
+    weight: float
+    long_warped: torch.Tensor | None = None  # e.g. the output 10 frames back, moved onto this frame
+    long_mask: torch.Tensor | None = None
+    long_weight: float = 0.0
+    convert: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        if self.convert is not None:
+            image = self.convert(image)
+        warped, mask = _resized(self.warped, self.mask, image)
+        loss = self.weight * temporal_loss(image, warped, mask)
+        if self.long_warped is not None and self.long_mask is not None and self.long_weight:
+            long_warped, long_mask = _resized(self.long_warped, self.long_mask, image)
+            loss = loss + self.long_weight * temporal_loss(image, long_warped, long_mask)
+        return loss
+
+
+def _resized(
+    warped: torch.Tensor, mask: torch.Tensor, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Targets at the size of the image being optimized (a scale of the pyramid, or a tile's size)."""
+    size = like.shape[-2:]
+    if warped.shape[-2:] == size:
+        return warped, mask
+    resize = torch.nn.functional.interpolate
+    return (
+        resize(warped, size=tuple(size), mode="bilinear", align_corners=False),
+        resize(mask, size=tuple(size), mode="bilinear", align_corners=False),
+    )
+
+
+def _tensor(image: npt.NDArray[Any]) -> torch.Tensor:
+    array = np.ascontiguousarray(_float(image))
+    if array.ndim == 2:
+        return torch.from_numpy(array)[None, None]
+    return torch.from_numpy(array).permute(2, 0, 1)[None]
+
+
+def temporal_term(
+    previous_output: npt.NDArray[Any],
+    previous_pair: FramePair,
+    previous_trusted: FloatArray,
+    older: tuple[npt.NDArray[Any], FramePair, FloatArray] | None = None,
+    *,
+    weight: float = TEMPORAL_WEIGHT,
+    convert: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> TemporalTerm:
+    """The :class:`TemporalTerm` for a frame: the previous output moved onto it by ``previous_pair``'s
+    backward flow, trusted where ``previous_trusted`` says; ``older`` the same for an output
+    LONG_RANGE frames back (flow straight from that frame), at a lower weight: it holds the picture
+    where chains of short warps would slowly blur or drift."""
+    warped = _tensor(warp(_float(previous_output), previous_pair.backward))
+    mask = _tensor(previous_trusted)
+    long_warped = long_mask = None
+    if older is not None:
+        output, pair, trusted = older
+        long_warped = _tensor(warp(_float(output), pair.backward))
+        long_mask = _tensor(trusted)
+    return TemporalTerm(
+        warped=warped,
+        mask=mask,
+        weight=weight,
+        long_warped=long_warped,
+        long_mask=long_mask,
+        long_weight=weight * LONG_RANGE_SHARE,
+        convert=convert,
+    )
