@@ -303,6 +303,15 @@ def test_bad_arguments_exit_2_with_one_line_and_write_nothing(
     assert not (tmp_path / "out").exists()
 
 
+def test_inputs_without_images_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "clip.mp4").write_bytes(b"\0" * 64)
+    monkeypatch.setattr(plan, "video_supported", lambda: False)
+    with pytest.raises(UserInputError, match=r"no images or videos found in the inputs \(1 other files"):
+        run_batch([tmp_path / "in"], [STYLE], tmp_path / "out", settings=TINY)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_broken_style_is_refused_before_any_work(tmp_path: Path) -> None:
     broken = tmp_path / "style.jpg"
     broken.write_bytes(STYLE.read_bytes()[:300])
@@ -475,3 +484,27 @@ def test_the_local_pool_never_oversubscribes_the_cores(
     jobs: int | None, threads: int | None, cores: int, gpu: bool, expected: tuple[int, int]
 ) -> None:
     assert plan_pool(jobs, threads, cores=cores, gpu=gpu) == expected
+
+
+def test_a_video_in_the_folder_is_painted_as_one_item_and_skipped_when_done(tmp_path: Path) -> None:
+    pytest.importorskip("av")
+    pytest.importorskip("cv2")
+    import av
+
+    from brushwork.batch.worker import read_key
+    from video_clips import make_clip
+
+    copy_images(tmp_path / "in", ["lion.jpg"])
+    make_clip(tmp_path / "in" / "clip.mp4", frames=6, audio=None)
+    out = tmp_path / "out"
+    options = BatchOptions(jobs=1, threads=1)
+    first = run_batch([tmp_path / "in"], [STYLE], out, settings=TINY, options=options)
+    assert (first.done, first.failed, first.ignored) == (2, 0, 0)
+    video = out / "clip__starry_night.mp4"
+    with av.open(str(video)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 6 and max(frames[0].shape[:2]) == 32
+    key = read_key(video)
+    assert key is not None and key == next(e["key"] for e in attempts(out) if e["item"] == video.name)
+    again = run_batch([tmp_path / "in"], [STYLE], out, settings=TINY, options=options)
+    assert (again.done, again.skipped) == (0, 2)

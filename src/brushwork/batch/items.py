@@ -39,7 +39,14 @@ STYLES_COLUMNS = ("style", "styles")
 COMMENT_COLUMNS = frozenset({"error", "error_type", "item"})
 
 NOT_MEDIA = "not an image or video file"
-NO_VIDEO = "skipped: video support not installed"
+NO_VIDEO = "skipped: video support not installed (pip install 'brushwork[video]')"
+
+
+def video_supported() -> bool:
+    """Whether video files can be items: brushwork.video and its extra (PyAV, OpenCV) are installed."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(module) is not None for module in ("brushwork.video", "av", "cv2"))
 
 
 @dataclass(frozen=True)

@@ -158,13 +158,16 @@ def run_batch(
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"cannot write into {str(out)!r}: it is a file, not a directory")
-    discovery = plan.discover(inputs, exclude=out)
+    discovery = plan.discover(inputs, exclude=out, video=plan.video_supported())
     style_paths = plan.style_files(styles)
     suffix = plan.OUTPUT_FORMATS[options.output_format]
     seed = options.seed if options.seed is not None else settings.seed or 0
     items = plan.build_items(
         discovery, style_paths, out, settings=settings, mode=options.pair, seed=seed, image_suffix=suffix
     )
+    if not items:
+        skipped = f" ({len(discovery.ignored)} other files skipped)" if discovery.ignored else ""
+        raise UserInputError(f"no images or videos found in the inputs{skipped}")
     _check_styles(items)
     _check_outputs(items, discovery, out)
     items = plan.with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
@@ -424,6 +427,7 @@ def _task(item: Item, options: BatchOptions) -> Task:
         styles=tuple(str(s.resolve()) for s in item.styles),
         settings=item.settings.to_dict(),
         output=str(item.output.resolve()),
+        kind=item.kind,
         bits=options.bits,
         device=options.device,
         weights=options.weights,

@@ -20,6 +20,7 @@ from brushwork.errors import UserInputError
 KEY_FIELD = "brushwork-key"  # metadata keyword of the item key (a PNG text chunk, or in the EXIF description)
 _KEY_IN_TEXT = re.compile(KEY_FIELD + r": ([0-9a-f]{64})")
 _EXIF_DESCRIPTION = 0x010E
+VIDEO_SUFFIXES = (".mp4",)  # what batch writes video items as
 
 AttemptStatus = Literal["done", "error", "died"]
 
@@ -34,6 +35,7 @@ class Task:
     styles: tuple[str, ...]
     settings: dict[str, Any]
     output: str
+    kind: str  # "image" or "video"
     bits: int
     device: str
     weights: str | None
@@ -123,25 +125,64 @@ def _stylize_to_file(task: Task) -> None:
     from brushwork.device import resolve_device
 
     values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in task.settings.items()}
-    result = stylize(
-        task.content,
-        list(task.styles),
-        settings=Settings(**values),
-        device=resolve_device(task.device),
-        weights=task.weights,
-    )
+    settings, device = Settings(**values), resolve_device(task.device)
+    Path(task.output).parent.mkdir(parents=True, exist_ok=True)
+    if task.kind == "video":
+        _stylize_video_to_file(task, settings, device)
+        return
+    result = stylize(task.content, list(task.styles), settings=settings, device=device, weights=task.weights)
     metadata = {
         "Software": "brushwork",
         "brushwork": json.dumps(result.record(), sort_keys=True),
         KEY_FIELD: task.key,
     }
-    Path(task.output).parent.mkdir(parents=True, exist_ok=True)
     imageio.write_image(task.output, result.image, alpha=result.alpha, bits=task.bits, metadata=metadata)
 
 
+def _stylize_video_to_file(task: Task, settings: Any, device: Any) -> None:
+    """A video item. A video file cannot carry the key in metadata we write, so it goes into a sidecar,
+    ``OUTPUT.brushwork.json``: written as pending before the work and complete after it. stylize_video
+    keeps finished frames between attempts; a pending key of other inputs or settings makes it restart."""
+    from brushwork.outputs import write_text_atomically
+    from brushwork.video import stylize_video
+
+    sidecar = video_sidecar(Path(task.output))
+    earlier = _sidecar_record(sidecar)
+    restart = earlier is not None and earlier.get("key") != task.key
+    write_text_atomically(sidecar, json.dumps({"key": task.key, "complete": False}) + "\n")
+    stylize_video(
+        task.content,
+        list(task.styles),
+        task.output,
+        settings=settings,
+        size=settings.size,
+        device=device,
+        weights=task.weights,
+        restart=restart,
+    )
+    write_text_atomically(sidecar, json.dumps({"key": task.key, "complete": True}) + "\n")
+
+
+def video_sidecar(output: Path) -> Path:
+    return output.with_name(output.name + ".brushwork.json")
+
+
+def _sidecar_record(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def read_key(path: Path) -> str | None:
-    """The item key an earlier run wrote into an output's metadata; None if it has none or is unreadable
-    (a broken file is simply made again)."""
+    """The item key an earlier run wrote into an output's metadata (a video's: into its sidecar); None
+    if it has none or is unreadable (a broken file is simply made again)."""
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        record = _sidecar_record(video_sidecar(path))
+        if record is None or record.get("complete") is not True or not isinstance(record.get("key"), str):
+            return None
+        return str(record["key"])
     try:
         with Image.open(path) as image:
             texts = [v for v in image.info.values() if isinstance(v, str)]
