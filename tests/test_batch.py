@@ -205,7 +205,7 @@ def test_a_worker_killed_mid_item_is_replaced_and_its_item_retried(tmp_path: Pat
 
     def kill_first(event: BatchEvent) -> None:
         if event.kind == "started" and not killed and event.pid is not None and event.item is not None:
-            time.sleep(0.4)  # into the item's optimization
+            time.sleep(0.1)  # into the item
             os.kill(event.pid, signal.SIGKILL)
             killed.append((event.item, event.pid))
 

@@ -165,7 +165,7 @@ def test_a_ray_worker_killed_mid_item_is_retried_and_nothing_is_lost_or_doubled(
         while killed is None and driver.poll() is None and time.monotonic() < deadline:
             running = _task_processes(cluster)
             if running:
-                time.sleep(0.3)  # into the item
+                time.sleep(0.1)  # into the item
                 os.kill(running[0], signal.SIGKILL)
                 killed = running[0]
             time.sleep(0.02)
