@@ -33,8 +33,10 @@ from batchkit import (
 )
 from brushwork.batch import BatchEvent, BatchOptions, run_batch
 from brushwork.batch import items as plan
+from brushwork.batch.keys import with_keys
 from brushwork.batch.ledger import read_history
 from brushwork.batch.local import plan_pool
+from brushwork.batch.manifest import read_manifest
 from brushwork.cli import main
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
@@ -92,7 +94,7 @@ def test_mixed_folder_gives_every_good_output_and_records_each_bad_input(
     assert Path(rows[0]["content"]) == (photos / "trip" / "broken.jpg").resolve()
     assert rows[0]["output"] == "trip/broken__starry_night.png"
     assert json.loads(rows[0]["settings"]) == {"method": "fast", "size": 32}
-    sources = plan.read_manifest(out / "_brushwork" / "failed.csv")
+    sources = read_manifest(out / "_brushwork" / "failed.csv")
     assert [s.path.resolve() for s in sources] == [(photos / "trip" / "broken.jpg").resolve()]
     assert sources[0].styles == (STYLE.resolve(),)
     assert stray_files(out) == []
@@ -437,7 +439,7 @@ def test_keys_follow_content_and_settings_not_file_names(tmp_path: Path) -> None
             plan.discover([tmp_path / folder]), [STYLE], tmp_path / "out",
             settings=settings, mode="all", seed=0, image_suffix=".png",
         )  # fmt: skip
-        return plan.with_keys(items, version="1", bits=bits, weights=None)[0].key
+        return with_keys(items, version="1", bits=bits, weights=None)[0].key
 
     assert key("a") == key("b")
     assert key("a") != key("a", TINY.replace(strength=0.7))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from brushwork.batch.items import Item, settings_diff
+from brushwork.batch.items import Item
+from brushwork.batch.keys import settings_diff
 
 LEDGER_NAME = "ledger.jsonl"
 FAILED_NAME = "failed.csv"

@@ -18,6 +18,7 @@ from typing import IO, Any, Literal, Protocol
 
 from brushwork.batch import items as plan
 from brushwork.batch.items import Item, Pairing
+from brushwork.batch.keys import with_keys
 from brushwork.batch.ledger import FAILED_NAME, LEDGER_NAME, History, Ledger, read_history, write_failed
 from brushwork.batch.worker import Attempt, Event, Started, Task, read_key
 from brushwork.config import Settings
@@ -170,7 +171,7 @@ def run_batch(
         raise UserInputError(f"no images or videos found in the inputs{skipped}")
     _check_styles(items)
     _check_outputs(items, discovery, out)
-    items = plan.with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
+    items = with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
     state = check_output_dir(out / plan.STATE_DIR, create=True)
     with _locked(state / "lock", out):
         return _drive(items, discovery, out, state, settings, options, on_event)
