@@ -1,7 +1,7 @@
 """``brushwork batch``: stylize folders and datasets, locally or on a Ray cluster, resumably.
 
-The entry point is :func:`run_batch`; the modules split the work: ``items`` (inputs, manifests,
-pairing, keys, output names), ``ledger``, ``worker`` (one item), ``local`` and ``ray_engine`` (the
+The entry point is :func:`run_batch`; the modules split the work: ``items`` (inputs, pairing, output
+names), ``manifest``, ``keys``, ``ledger``, ``worker`` (one item), ``local`` and ``ray_engine`` (the
 engines) and ``runner`` (the driver).
 """
 
