@@ -117,7 +117,13 @@ def test_mixed_folder_gives_every_good_output_and_records_each_bad_input(
     )
     assert status == 3
     new = ledger(out)[before:]
-    assert [e["item"] for e in new] == ["trip/broken__starry_night.png"]
+    expected = [(broken[0]["item"], broken[0]["key"])]
+    assert [(e["item"], e["key"]) for e in new] == expected
+    # So does failed.csv given as the input, with no other option: it names the same item, same key.
+    failed_csv = out / "_brushwork" / "failed.csv"
+    status, _, _ = run_cli(capsys, "batch", failed_csv, "-o", out, *ONE_WORKER, "--retry-failed")
+    assert status == 3
+    assert [(e["item"], e["key"]) for e in ledger(out)[before + 1 :]] == expected
 
 
 def test_changing_a_setting_redoes_exactly_the_affected_items(tmp_path: Path) -> None:
