@@ -356,6 +356,9 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_as_input(tmp_path:
     (tmp_path / "in" / "out" / "old.png").write_bytes((DATA / "face.jpg").read_bytes())
     found = plan.discover([tmp_path / "in"], exclude=tmp_path / "in" / "out")
     assert [s.name for s in found.sources] == ["lion.jpg"] and found.ignored == []
+    # The other way round is a mistake: everything found would be in the output folder.
+    with pytest.raises(UserInputError, match="is inside the output folder"):
+        plan.discover([tmp_path / "in" / "out"], exclude=tmp_path / "in")
 
 
 def test_a_second_driver_on_the_same_output_folder_is_refused(tmp_path: Path) -> None:

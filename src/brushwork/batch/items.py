@@ -101,6 +101,8 @@ def discover(
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
+            if excluded is not None and _is_within(path.resolve(), excluded):
+                raise UserInputError(f"input folder {str(path)!r} is inside the output folder")
             for file in _walk(path, excluded):
                 _classify(file, file.relative_to(path).as_posix(), video, sources, ignored)
         elif path.is_file():
