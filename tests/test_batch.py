@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -379,6 +380,19 @@ def test_engine_ray_without_ray_says_how_to_install_it(
     )
     assert status == 2
     assert stderr.strip() == "brushwork: error: --engine ray needs Ray: pip install 'brushwork[ray]'"
+
+
+def test_a_ray_address_where_nothing_listens_is_refused_at_once(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    with socket.socket() as probe:  # a loopback port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = BatchOptions(engine="ray", address=f"127.0.0.1:{port}")
+    started = time.monotonic()
+    with pytest.raises(UserInputError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        run_batch([DATA / "lion.jpg"], [STYLE], tmp_path / "out", settings=TINY, options=options)
+    assert time.monotonic() - started < 10
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------------------- planning, without work

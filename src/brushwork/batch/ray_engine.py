@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 from brushwork.batch.worker import Attempt, Event, Task, one_line, run_task
 from brushwork.errors import UserInputError
 
 INSTALL_HINT = "--engine ray needs Ray: pip install 'brushwork[ray]'"
+CONNECT_SECONDS = 5.0
 
 
 def require_ray() -> Any:
@@ -35,6 +37,22 @@ def stylize_item(task: Task, threads: int) -> Attempt:
     return run_task(task)
 
 
+def check_reachable(address: str) -> None:
+    """Ray retries an address where nothing listens for minutes; a TCP connect answers in seconds."""
+    if "://" in address or ":" not in address:  # Ray Client, or "auto" (Ray's own lookup)
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except ValueError:
+        raise UserInputError(f"--address must be HOST:PORT, got {address!r}") from None
+    except OSError as error:
+        raise UserInputError(
+            f"cannot reach the Ray cluster at {address} ({error.strerror or error}): is `ray start --head` "
+            "running there?"
+        ) from None
+
+
 def _is_loopback(address: str) -> bool:
     if "://" in address:  # Ray Client (ray://) takes no node address
         return False
@@ -50,12 +68,16 @@ class RayEngine:
         self._owns_session = not ray.is_initialized()
         if self._owns_session:
             common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
-            if address is None:  # a private instance on this machine, on loopback only
-                ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
-            elif _is_loopback(address):  # a cluster on this machine: the driver needs no outside address
-                ray.init(address=address, _node_ip_address="127.0.0.1", **common)
-            else:
-                ray.init(address=address, **common)
+            try:
+                if address is None:  # a private instance on this machine, on loopback only
+                    ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+                elif _is_loopback(address):  # a cluster on this machine: no outside address is needed
+                    ray.init(address=address, _node_ip_address="127.0.0.1", **common)
+                else:
+                    ray.init(address=address, **common)
+            except (ConnectionError, ValueError) as error:
+                where = f"at {address}" if address else "on this machine"
+                raise UserInputError(f"cannot start or reach Ray {where}: {one_line(error)}") from None
         self.threads = threads
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         self.workers = max(1, int(cpus // threads))

@@ -199,9 +199,11 @@ def _check_options(options: BatchOptions) -> None:
     if options.weights is not None:
         check_weights_file(options.weights)
     if options.engine == "ray":
-        from brushwork.batch.ray_engine import require_ray
+        from brushwork.batch.ray_engine import check_reachable, require_ray
 
         require_ray()
+        if options.address is not None:
+            check_reachable(options.address)
 
 
 def _check_styles(items: Sequence[Item]) -> None:
@@ -264,27 +266,28 @@ def _drive(
 ) -> BatchSummary:
     history = read_history(state / LEDGER_NAME)
     todo, skipped, failed_before = _partition(items, history, options.retry_failed)
-    ledger = Ledger(state / LEDGER_NAME, run=uuid.uuid4().hex[:12])
+    run = _Run(
+        len(items),
+        len(skipped),
+        [(i, f"{history.last_message[i.key]} (in an earlier run)") for i in failed_before],
+    )
+    # The engine first: a cluster that cannot be reached is refused before the ledger is touched.
+    engine: Engine | None = _make_engine(options, settings) if todo else None
     try:
-        for ignored in discovery.ignored:
-            if str(ignored.path) not in history.ignored:
-                ledger.write(input=str(ignored.path), status="ignored", message=ignored.reason)
-        _remove_stale_temp_files(todo)
-        run = _Run(
-            len(items),
-            len(skipped),
-            [(i, f"{history.last_message[i.key]} (in an earlier run)") for i in failed_before],
-        )
-        run.emit(on_event, "planned")
-        engine: Engine | None = _make_engine(options, settings) if todo else None
+        ledger = Ledger(state / LEDGER_NAME, run=uuid.uuid4().hex[:12])
         try:
+            for ignored in discovery.ignored:
+                if str(ignored.path) not in history.ignored:
+                    ledger.write(input=str(ignored.path), status="ignored", message=ignored.reason)
+            _remove_stale_temp_files(todo)
+            run.emit(on_event, "planned")
             if engine is not None:
                 run.loop(engine, todo, options, ledger, on_event)
         finally:
-            if engine is not None:
-                engine.close()
+            ledger.close()
     finally:
-        ledger.close()
+        if engine is not None:
+            engine.close()
     failed_csv = state / FAILED_NAME
     wrote = write_failed(failed_csv, run.failures)
     return BatchSummary(
