@@ -207,6 +207,7 @@ def test_random_pairing_is_the_same_with_one_and_two_workers_and_any_input_order
 # ------------------------------------------------------------------------------------- killed processes
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_item_is_replaced_and_its_item_retried(tmp_path: Path) -> None:
     copy_images(tmp_path / "in", ["tubingen.jpg", "lion.jpg", "face.jpg"])
     out = tmp_path / "out"
@@ -245,6 +246,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 def test_a_killed_driver_leaves_a_batch_that_a_rerun_completes_without_redoing_work(tmp_path: Path) -> None:
     copy_images(tmp_path / "in", ["tubingen.jpg", "lion.jpg", "face.jpg", "golden_gate.jpg"])
     out = tmp_path / "out"

@@ -26,6 +26,7 @@ import pytest
 from batchkit import SLOW_FLAGS, STYLE, TINY_FLAGS, attempts, copy_images, ledger, mixed_folder, outputs
 
 pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray head and two drivers: about half a minute
 
 RAY_PORT = 6379  # free: nothing else listens in the private namespace
 ADDRESS = f"127.0.0.1:{RAY_PORT}"
