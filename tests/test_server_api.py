@@ -5,23 +5,30 @@ Jobs are tiny (48 px, 1-3 steps) except where a job must still be running when t
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
 import struct
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from brushwork.config import Settings
+from brushwork.imageio import Picture
 from brushwork.server import ServerConfig
-from brushwork.server.app import create_app
+from brushwork.server.app import PREVIEW_FIELDS, create_app
 from brushwork.server.gallery import GALLERY, STATIC_DIR
+from brushwork.server.preview import PreviewBusy, Previewer, PreviewImage
 from brushwork.server.runner import Runner
 from e2e.serverproc import is_final, wait_for_job
 
@@ -39,7 +46,7 @@ def make_client(tmp_path: Path) -> Iterator[MakeClient]:
     clients: list[TestClient] = []
 
     def make(base_url: str = "http://127.0.0.1", **config: Any) -> TestClient:
-        options: dict[str, Any] = {"preview_every": 1, "preview_interval": 0.0, **config}
+        options: dict[str, Any] = {"preview_every": 1, "preview_interval": 0.0, "warm_up": False, **config}
         app = create_app(ServerConfig(data_dir=tmp_path / "data", **options))
         client = TestClient(app, base_url=base_url)
         client.__enter__()
@@ -217,6 +224,209 @@ def test_a_job_is_deleted_with_its_files_but_not_while_running(
     assert refused.status_code == 409 and "cancel" in refused.json()["error"]
     client.post(running["links"]["cancel"])
     wait_for_job(client, running["id"], is_final, timeout=20)
+
+
+def test_a_fast_job_is_one_step_with_a_result_of_the_asked_size(client: TestClient, photo: bytes) -> None:
+    created = submit(client, photo, method="fast", size="48", strength="0.7")
+    assert created.status_code == 201, created.text
+    assert created.json()["settings"]["method"] == "fast"
+    job = wait_for_job(client, created.json()["id"], is_final)
+    assert job["state"] == "done", job
+    assert job["progress"]["done"] == job["progress"]["total"] == 1
+    assert (job["result"]["width"], job["result"]["height"]) == (48, 36)
+    result = client.get(job["links"]["result"]).content
+    assert png_size(result) == (48, 36)
+    record = json.loads(png_text(result)["brushwork"])
+    assert record["settings"]["method"] == "fast" and record["settings"]["strength"] == 0.7
+
+
+def test_an_optimize_job_may_start_from_the_fast_picture(client: TestClient, photo: bytes) -> None:
+    created = submit(client, photo, **TINY, init="fast").json()
+    assert created["settings"]["init"] == "fast" and created["settings"]["method"] == "optimize"
+    job = wait_for_job(client, created["id"], is_final)
+    assert job["state"] == "done", job
+    assert png_size(client.get(job["links"]["result"]).content) == (48, 36)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"method": "magic", "size": "48"}, "method must be one of optimize, fast"),
+        ({"method": "fast", "quality": "draft"}, "--quality only apply to --method optimize"),
+        ({"method": "fast", "init": "fast"}, "--init only apply"),
+        ({"init": "/etc/passwd"}, "init must be one of content, fast"),
+        ({"init": "noise"}, "init must be one of content, fast"),
+    ],
+)
+def test_method_and_init_are_checked(
+    client: TestClient, photo: bytes, fields: dict[str, str], expected: str
+) -> None:
+    response = submit(client, photo, **fields)
+    assert response.status_code == 422
+    assert expected in response.json()["error"]
+    assert client.get("/api/jobs").json()["total"] == 0
+
+
+# ------------------------------------------------------------------------------ instant previews
+
+
+def preview(
+    client: TestClient,
+    content: bytes,
+    *,
+    style: bytes | None = None,
+    style_id: str | None = "starry_night",
+    **fields: str,
+) -> httpx.Response:
+    files = {"content": ("photo.jpg", content, "image/jpeg")}
+    data = {}
+    if style is not None:
+        files["style"] = ("painting.png", style, "image/png")
+    elif style_id is not None:
+        data["style_id"] = style_id
+    data.update(fields)
+    return client.post("/api/preview", files=files, data=data)
+
+
+def pixels(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.int16)
+
+
+def test_a_preview_is_a_png_of_the_asked_size_and_nothing_is_kept(
+    client: TestClient, photo: bytes, painting: bytes, tmp_path: Path
+) -> None:
+    response = preview(client, photo, size="48", strength="0.6")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["cache-control"] == "no-store"
+    assert float(response.headers["x-brushwork-seconds"]) > 0
+    assert png_size(response.content) == (48, 36)
+    uploaded = preview(client, photo, style=painting, style_id=None, size="32", preserve_color="lab")
+    assert uploaded.status_code == 200 and png_size(uploaded.content) == (32, 24)
+    capped = preview(client, photo, size="1024")  # previews are at most 512 px
+    assert png_size(capped.content) == (512, 384)
+    assert client.get("/api/jobs").json()["total"] == 0
+    assert list((tmp_path / "data" / "jobs").iterdir()) == []
+    assert list((tmp_path / "data" / "incoming").iterdir()) == []
+
+
+def test_a_preview_at_strength_0_is_the_photo(client: TestClient, photo: bytes) -> None:
+    untouched = pixels(preview(client, photo, size="64", strength="0").content)
+    original = pixels(photo)
+    assert untouched.shape == original.shape == (48, 64, 3)
+    assert np.abs(untouched - original).max() <= 1
+    painted = pixels(preview(client, photo, size="64", strength="0.5").content)
+    assert np.abs(painted - original).mean() > 10  # the style shows
+
+
+@pytest.mark.parametrize(
+    ("upload", "fields", "status", "expected"),
+    [
+        (b"%PDF-1.4 not an image", {}, 400, "cannot read the content image: not a JPEG, PNG"),
+        (None, {"strength": "2"}, 422, "strength must be between 0 and 1"),
+        (None, {"style_scale": "40"}, 422, "style-scale must be between"),
+        (None, {"size": "8"}, 422, "size must be between 16"),
+        (None, {"style_id": "nope"}, 422, "no bundled style 'nope'"),
+        (None, {"preserve_color": "hsv"}, 422, "preserve-color must be one of"),
+    ],
+    ids=["not-an-image", "strength", "style-scale", "size", "style-id", "colour"],
+)
+def test_bad_preview_input_is_4xx_with_a_one_line_reason(
+    client: TestClient,
+    photo: bytes,
+    tmp_path: Path,
+    upload: bytes | None,
+    fields: dict[str, str],
+    status: int,
+    expected: str,
+) -> None:
+    response = preview(client, photo if upload is None else upload, **fields)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert expected in error and "\n" not in error
+    assert str(tmp_path) not in error and "incoming" not in error  # no server paths
+
+
+def test_preview_fields_are_checked_like_a_jobs(client: TestClient, photo: bytes) -> None:
+    typo = preview(client, photo, strenght="0.9")
+    assert typo.status_code == 422 and "unknown form field(s) strenght" in typo.json()["error"]
+    tiny = image_bytes(Path(__file__).parent / "data" / "starry_night.jpg", "PNG", long_side=12)
+    small_style = preview(client, photo, style=tiny, style_id=None)
+    assert (
+        small_style.status_code == 400 and "the style image is 12x8: too small" in small_style.json()["error"]
+    )
+    schema = client.get("/api/openapi.json").json()
+    body = schema["paths"]["/api/preview"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert (
+        set(schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]) == PREVIEW_FIELDS
+    )
+
+
+def test_preview_uploads_obey_the_server_limits(
+    make_client: MakeClient, photo: bytes, painting: bytes
+) -> None:
+    client = make_client(max_upload_bytes=len(photo) + 10, max_size=32)
+    too_big = preview(client, photo + b"\0" * 200)
+    assert too_big.status_code == 413 and "the content image is larger" in too_big.json()["error"]
+    style_too_big = preview(client, photo, style=painting + b"\0" * len(photo), style_id=None)
+    assert style_too_big.status_code == 413 and "the style image" in style_too_big.json()["error"]
+    bomb = preview(client, header_only_png(6_000, 6_000))
+    assert bomb.status_code == 400 and "more than the limit" in bomb.json()["error"]
+    small = preview(client, photo)  # the server's max size caps previews too
+    assert small.status_code == 200 and png_size(small.content) == (32, 24)
+
+
+def test_previews_need_the_token_and_a_same_origin_page(make_client: MakeClient, photo: bytes) -> None:
+    client = make_client(base_url="http://192.0.2.7:8000", token=TOKEN)
+    denied = preview(client, photo, size="32")
+    assert denied.status_code == 401 and "token" in denied.json()["error"]
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    files = {"content": ("a.jpg", photo)}
+    data = {"style_id": "starry_night", "size": "32"}
+    allowed = client.post("/api/preview", files=files, data=data, headers=bearer)
+    assert allowed.status_code == 200 and png_size(allowed.content) == (32, 24)
+    foreign = client.post(
+        "/api/preview", files=files, data=data, headers={**bearer, "Origin": "http://evil.example"}
+    )
+    assert foreign.status_code == 403
+
+
+def test_previews_are_painted_one_at_a_time_and_abandoned_ones_skipped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    previewer = Previewer(torch.device("cpu"))
+    painting = {"now": 0, "most": 0, "count": 0}
+
+    def slow_paint(*_: object) -> PreviewImage:
+        painting["now"] += 1
+        painting["most"] = max(painting["most"], painting["now"])
+        time.sleep(0.05)
+        painting["now"] -= 1
+        painting["count"] += 1
+        return PreviewImage(png=b"png", seconds=0.05)
+
+    monkeypatch.setattr(previewer, "_paint", slow_paint)
+
+    async def waited() -> bool:
+        return True
+
+    async def left() -> bool:
+        return False
+
+    async def scenario() -> list[PreviewImage | None]:
+        settings = Settings(method="fast")
+        photo = Picture(rgb=np.zeros((4, 4, 3), np.float32), alpha=None, bits=8)
+        calls = [previewer.paint(photo, photo, settings, wanted) for wanted in (waited, left, waited, waited)]
+        tasks = [asyncio.create_task(call) for call in calls]
+        await asyncio.sleep(0)  # all four are admitted and wait their turn
+        with pytest.raises(PreviewBusy):
+            await previewer.paint(photo, photo, settings, waited)
+        return await asyncio.gather(*tasks)
+
+    results = asyncio.run(scenario())
+    assert [r is not None for r in results] == [True, False, True, True]
+    assert painting == {"now": 0, "most": 1, "count": 3}
 
 
 # -------------------------------------------------------------------------------- the queue's limit
@@ -432,3 +642,5 @@ def test_the_openapi_schema_documents_the_api(client: TestClient) -> None:
     for path in ("events", "cancel", "preview.png", "result.png"):
         assert f"/api/jobs/{{job_id}}/{path}" in paths
     assert "429" in paths["/api/jobs"]["post"]["responses"]
+    assert "image/png" in paths["/api/preview"]["post"]["responses"]["200"]["content"]
+    assert "method" in str(schema["components"]["schemas"])

@@ -233,3 +233,24 @@ def test_steps_per_scale() -> None:
     assert Settings(steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
     # Above 512 x 512 pixels a scale gets fewer, in proportion, but never below the preset's minimum.
     assert Settings().steps_per_scale([(960, 540), (1920, 1080), (3840, 2160)]) == [16, 4, 3]
+
+
+def test_extra_loss_is_added_to_the_objective_and_moves_the_picture() -> None:
+    """The hook video's temporal term uses: its value is reported and its gradient changes the result."""
+    target = torch.zeros(1, 3, 48, 64)  # Caffe space: the ImageNet mean colour
+
+    def pull_to_mean(image: torch.Tensor) -> torch.Tensor:
+        return (
+            1e3 * (image / 255 - torch.nn.functional.interpolate(target, size=image.shape[-2:])).pow(2).mean()
+        )
+
+    seen: list[float] = []
+    plain = brushwork.stylize(CONTENT, STARRY, **FAST)
+    pulled = brushwork.stylize(
+        CONTENT, STARRY, **FAST, extra_loss=pull_to_mean, callback=lambda p: seen.append(p.losses["extra"])
+    )
+    assert seen[0] > 0 and seen[-1] < seen[0]
+    mean_colour = np.array([123.68, 116.78, 103.94]) / 255  # what the pull moves every pixel toward
+    assert np.abs(pulled.image - mean_colour).mean() < np.abs(plain.image - mean_colour).mean()
+    with pytest.raises(SettingsError, match="only applies to method optimize"):
+        brushwork.stylize(CONTENT, STARRY, method="fast", size=64, extra_loss=pull_to_mean)

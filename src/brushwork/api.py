@@ -21,6 +21,7 @@ import torch
 from brushwork import color, imageio
 from brushwork.config import Settings
 from brushwork.engines.optimize.memory import ScalePlan, parse_memory
+from brushwork.engines.optimize.objective import ExtraLoss
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features.vgg import to_caffe
 from brushwork.imageio import Picture
@@ -108,6 +109,7 @@ def stylize(
     device: str | torch.device = "cpu",
     weights: str | os.PathLike[str] | None = None,
     callback: Callback | None = None,
+    extra_loss: ExtraLoss | None = None,
     **overrides: Any,
 ) -> StylizeResult:
     """Paint ``content`` in the style of ``styles``.
@@ -116,7 +118,9 @@ def stylize(
     single fields, e.g. ``stylize("photo.jpg", "starry.jpg", size=768, seed=1)``. ``device`` is used
     as given. ``weights`` is the VGG19 file of the optimizer. ``callback`` receives a
     :class:`Progress` after every loss evaluation (the fast engine sends one, at the end); an
-    exception raised there stops the run and propagates.
+    exception raised there stops the run and propagates. ``extra_loss`` (optimizer only) is added to
+    the objective: a function of the image being optimised (Caffe space: BGR, 0–255, mean removed,
+    at the current scale's size) returning a scalar tensor, e.g. video's temporal term.
     """
     started = time.perf_counter()
     try:
@@ -132,6 +136,8 @@ def stylize(
         raise SettingsError(f"style-blend has {len(blend)} weights for {len(style_list)} style images")
 
     content_picture = as_picture(content, "content")
+    original_size = content_picture.size
+    content_picture = _adjust_before(content_picture, settings)
     style_pictures = [as_picture(style, "style") for style in style_list]
     init_picture = (
         None if settings.init in ("content", "noise", "fast") else as_picture(settings.init, "init")
@@ -139,10 +145,15 @@ def stylize(
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
     content_full = to_tensor(imageio.resize(content_picture.rgb, final_size), device)
     style_full = [to_tensor(p.rgb, device) for p in style_pictures]
-    plan = plan_regions(settings, final_size, blend, device) if has_regions(settings) else None
+    plan = None
+    if has_regions(settings):
+        photo = imageio.resize(content_picture.rgb, final_size)
+        plan = plan_regions(settings, photo, original_size, blend, device)
     prepared = time.perf_counter()
 
     if settings.method == "fast":
+        if extra_loss is not None:
+            raise SettingsError("an extra loss only applies to method optimize")
         painted, result_fields = _run_fast(content_full, style_full, blend, settings, started, callback, plan)
     else:
         if settings.match_colors is not None:
@@ -151,13 +162,18 @@ def stylize(
         if settings.init == "fast":
             start = _fast_start(content_full, style_full, blend, settings)
         painted, result_fields = _run_optimize(
-            content_full, style_full, blend, settings, start, weights, callback, started, plan
+            content_full, style_full, blend, settings, start, weights, callback, started, plan, extra_loss
         )
         prepared += result_fields.pop("prepare_seconds")
         if settings.preserve_color is not None:
             painted = color.preserve_color(painted, content_full, settings.preserve_color)
     if plan is not None:
         painted = composite(painted, content_full, plan.paint)
+    image = to_numpy(painted)
+    if not settings.after.is_identity:
+        from brushwork.finishing.after import apply_after
+
+        image = apply_after(settings.after, image)
 
     given = [content, *style_list, *(settings.style_masks or ())]
     if settings.mask is not None and os.path.exists(settings.mask):
@@ -169,7 +185,7 @@ def stylize(
         alpha = imageio.resize(content_picture.alpha, final_size)
     finished = time.perf_counter()
     return StylizeResult(
-        image=to_numpy(painted),
+        image=image,
         alpha=alpha,
         timings={"prepare": prepared - started, "optimize": finished - prepared, "total": finished - started},
         settings=settings,
@@ -178,6 +194,17 @@ def stylize(
         notes=plan.notes if plan is not None else [],
         **result_fields,
     )
+
+
+def _adjust_before(picture: Picture, settings: Settings) -> Picture:
+    """The photo after the before-adjustments (crop, rotate, flip, pad), alpha kept in step."""
+    before = settings.before
+    if before.is_identity:
+        return picture
+    from brushwork.finishing.before import apply_before
+
+    adjusted = apply_before(before, picture.rgb, picture.alpha)
+    return Picture(rgb=adjusted.rgb, alpha=adjusted.alpha, bits=picture.bits)
 
 
 def _run_optimize(
@@ -190,6 +217,7 @@ def _run_optimize(
     callback: Callback | None,
     started: float,
     plan: RegionPlan | None,
+    extra_loss: ExtraLoss | None,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     from brushwork.engines.optimize.engine import optimize
 
@@ -197,7 +225,7 @@ def _run_optimize(
     run = optimize(
         content, styles, blend, settings,
         start=start, weights=weights, callback=callback, started=started, generator=generator,
-        regions=plan.regions if plan is not None else (),
+        regions=plan.regions if plan is not None else (), extra_loss=extra_loss,
     )  # fmt: skip
     return run.rgb, {
         "losses": run.history[-1] if run.history else {},

@@ -9,7 +9,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from brushwork.engines.optimize.memory import parse_memory
 from brushwork.errors import SettingsError
@@ -22,6 +22,10 @@ Optimizer = Literal["lbfgs", "adam"]
 Precision = Literal["auto", "bf16", "fp32"]
 ColorSpace = Literal["ycbcr", "lab"]
 ColorMatch = Literal["meancov", "histogram"]
+
+if TYPE_CHECKING:
+    from brushwork.finishing.after import After
+    from brushwork.finishing.before import Before
 
 MAX_SIZE = 16384
 STRENGTH_RANGE = 100.0  # style:content ratio at strength 1 (and its inverse near 0)
@@ -170,9 +174,64 @@ class Settings:
         default=None,
         metadata={"help": "softness of the masks' edges in pixels (default: 1%% of the long side)"},
     )
+    subject_box: str | None = field(
+        default=None,
+        metadata={"help": "x,y,w,h: where the subject is, for --mask subject or background (photo pixels)"},
+    )
+    protect_faces: bool = field(
+        default=False,
+        metadata={"help": "keep faces recognisable: detected faces keep most of the photo"},
+    )
+    # Before painting, in this order (in the photo's own pixels).
+    crop: str | None = field(default=None, metadata={"help": "before: crop the photo to x,y,w,h"})
+    rotate: float = field(
+        default=0.0, metadata={"help": "before: rotate the photo counter-clockwise by this many degrees"}
+    )
+    flip: Literal["horizontal", "vertical", "both"] | None = field(
+        default=None, metadata={"help": "before: mirror the photo: horizontal, vertical or both"}
+    )
+    pad: str | None = field(
+        default=None,
+        metadata={"help": "before: add a border: PX, PX,reflect or PX,COLOUR (e.g. 32,white or 16,#202020)"},
+    )
+    # After painting, in this order: denoise, brightness, contrast, saturation, hue, sharpen.
+    denoise: float = field(default=0.0, metadata={"help": "after: smooth away noise, 0 (off) to 1"})
+    brightness: float = field(default=1.0, metadata={"help": "after: brightness factor (1 = unchanged)"})
+    contrast: float = field(default=1.0, metadata={"help": "after: contrast factor (1 = unchanged)"})
+    saturation: float = field(
+        default=1.0, metadata={"help": "after: colour saturation factor (1 = unchanged)"}
+    )
+    hue: float = field(default=0.0, metadata={"help": "after: turn the hues by this many degrees"})
+    sharpen: float = field(default=0.0, metadata={"help": "after: unsharp-mask amount, 0 (off) to 4"})
 
     def __post_init__(self) -> None:
         validate(self)
+
+    @property
+    def before(self) -> Before:
+        """The adjustments made to the photo before painting."""
+        from brushwork.finishing.before import Before, parse_box, parse_pad
+
+        return Before(
+            crop=parse_box(self.crop) if self.crop else None,
+            rotate=self.rotate,
+            flip=self.flip,
+            pad=parse_pad(self.pad) if self.pad else None,
+        )
+
+    @property
+    def after(self) -> After:
+        """The adjustments made to the painting."""
+        from brushwork.finishing.after import After
+
+        return After(
+            brightness=self.brightness,
+            contrast=self.contrast,
+            saturation=self.saturation,
+            hue=self.hue,
+            sharpen=self.sharpen,
+            denoise=self.denoise,
+        )
 
     @property
     def preset(self) -> QualityPreset:
@@ -278,6 +337,16 @@ def validate(s: Settings) -> None:
         raise SettingsError(f"feather must be between 0 and 1000 pixels, got {s.feather}")
     if s.invert_mask and s.mask is None:
         raise SettingsError("invert-mask needs --mask")
+    if s.subject_box is not None:
+        keywords = {"subject", "background"}
+        if s.mask not in keywords and not set(s.style_masks or ()) & keywords:
+            raise SettingsError("subject-box applies to --mask subject or background")
+        from brushwork.finishing.before import parse_box
+
+        parse_box(s.subject_box, "subject-box")
+    _one_of("flip", s.flip, (None, "horizontal", "vertical", "both"))
+    s.before  # noqa: B018 (each spec checks its own values)
+    s.after  # noqa: B018
     if s.style_masks is not None and not s.style_masks:
         raise SettingsError("style-masks needs one mask per style image")
     if s.seed is not None and not 0 <= s.seed < 2**63:

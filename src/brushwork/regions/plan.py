@@ -1,6 +1,11 @@
-"""Turn the region settings (``mask``, ``invert_mask``, ``style_masks``, ``feather``) into what the
-engines need: per region, a soft mask at the output's size and the weight of each style image in it,
-and the overall mask that decides, pixel by pixel, how much of the painting replaces the photo."""
+"""Turn the region settings (``mask``, ``invert_mask``, ``style_masks``, ``feather``, ``subject_box``,
+``protect_faces``) into what the engines need: per region, a soft mask at the output's size and the
+weight of each style image in it, and the overall mask that decides, pixel by pixel, how much of the
+painting replaces the photo.
+
+Mask files are drawn on the photo as given: the before-adjustments (crop, rotate, flip, pad) are
+applied to them too, so they stay in register with the picture that is painted.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ FloatArray = npt.NDArray[np.float32]
 
 # Default softness of a mask's edge, as a fraction of the output's long side.
 FEATHER_FRACTION = 0.01
+# How much of the photo a detected face keeps with --protect-faces (the rest is the painting).
+FACE_KEEP = 0.75
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ class RegionPlan:
 
 
 def has_regions(settings: Settings) -> bool:
-    return settings.mask is not None or settings.style_masks is not None
+    return settings.mask is not None or settings.style_masks is not None or settings.protect_faces
 
 
 def feather_pixels(settings: Settings, size: tuple[int, int]) -> float:
@@ -38,49 +45,98 @@ def feather_pixels(settings: Settings, size: tuple[int, int]) -> float:
 
 def plan_regions(
     settings: Settings,
-    size: tuple[int, int],
+    photo: FloatArray,
+    original: tuple[int, int],
     blend: tuple[float, ...],
     device: torch.device,
 ) -> RegionPlan:
-    """The regions of a picture of ``size`` (width, height) painted with styles weighted ``blend``."""
-    from brushwork.regions import masks
-
+    """The regions of ``photo`` ((H, W, 3), the picture to paint at the output's size) painted with
+    styles weighted ``blend``. ``original`` is the (width, height) of the photo before the
+    before-adjustments, which mask files are drawn on."""
     notes: list[str] = []
-    soft = feather_pixels(settings, size)
-    overall: FloatArray | None = None
-    if settings.mask is not None:
-        overall, note = masks.load_mask(settings.mask, size)
-        notes += [note] if note else []
-        if settings.invert_mask:
-            overall = 1.0 - overall
-        overall = masks.feather(overall, soft)
-        _check_not_empty(overall, "--mask" + (" (inverted)" if settings.invert_mask else ""))
-    regions: list[tuple[torch.Tensor, tuple[float, ...]]] = []
+    soft = feather_pixels(settings, (photo.shape[1], photo.shape[0]))
+
+    def mask_of(spec: str, inverted: bool) -> FloatArray:
+        mask, more = _mask(settings, spec, photo, original, inverted, soft)
+        notes.extend(more)
+        return mask
+
+    overall = mask_of(settings.mask, settings.invert_mask) if settings.mask is not None else None
+    parts: list[FloatArray] = []
     if settings.style_masks is not None:
         if len(settings.style_masks) != len(blend):
             raise SettingsError(
                 f"style-masks has {len(settings.style_masks)} masks for {len(blend)} style images"
             )
-        parts = []
-        for index, path in enumerate(settings.style_masks):
-            part, note = masks.load_mask(path, size)
-            notes += [note] if note else []
-            part = masks.feather(part, soft)
+        for index, spec in enumerate(settings.style_masks):
+            part = mask_of(spec, False)
             if overall is not None:
                 part = part * overall
             _check_not_empty(part, f"the mask of style {index + 1}")
             parts.append(part)
         total = np.maximum(np.sum(parts, axis=0), 1.0)  # where masks overlap, they share the pixel
         parts = [part / total for part in parts]
-        for index, part in enumerate(parts):
-            weights = tuple(1.0 if i == index else 0.0 for i in range(len(blend)))
-            regions.append((_tensor(part, device), weights))
-        paint = np.clip(np.sum(parts, axis=0), 0.0, 1.0)
+        weights = [
+            tuple(1.0 if i == index else 0.0 for i in range(len(blend))) for index in range(len(parts))
+        ]
     else:
-        assert overall is not None
-        regions.append((_tensor(overall, device), blend))
-        paint = overall
-    return RegionPlan(regions=regions, paint=_tensor(paint.astype(np.float32), device), notes=notes)
+        parts = [overall if overall is not None else np.ones(photo.shape[:2], np.float32)]
+        weights = [blend]
+    if settings.protect_faces:
+        faces = _faces(photo, soft, notes)
+        if faces is not None:
+            parts = [part * (1.0 - FACE_KEEP * faces) for part in parts]
+    paint = np.clip(np.sum(parts, axis=0), 0.0, 1.0).astype(np.float32)
+    regions = [(_tensor(part, device), w) for part, w in zip(parts, weights, strict=True)]
+    return RegionPlan(regions=regions, paint=_tensor(paint, device), notes=notes)
+
+
+def _mask(
+    settings: Settings,
+    spec: str,
+    photo: FloatArray,
+    original: tuple[int, int],
+    inverted: bool,
+    soft: float,
+) -> tuple[FloatArray, list[str]]:
+    from brushwork.finishing.before import apply_before, parse_box
+    from brushwork.regions.masks import BLACK_LEVEL, feather, fit, invert, read_mask
+    from brushwork.regions.resolve import KEYWORDS, region_mask
+
+    size = (photo.shape[1], photo.shape[0])
+    box = parse_box(settings.subject_box, "subject-box") if settings.subject_box else None
+    if spec in KEYWORDS:
+        loaded = region_mask(
+            spec, photo, inverted=inverted, feather_px=soft, box=box if spec != "faces" else None
+        )
+        return loaded.mask, list(loaded.notes)
+    before = settings.before
+    if before.is_identity:
+        loaded = region_mask(spec, photo, inverted=inverted, feather_px=soft)
+        return loaded.mask, list(loaded.notes)
+    drawn = read_mask(spec, original)  # on the photo as given, then moved with it
+    notes = list(drawn.notes)
+    placeholder = np.zeros((original[1], original[0], 3), np.float32)
+    moved = apply_before(before, placeholder, mask=drawn.mask).mask
+    assert moved is not None
+    mask, _ = fit(moved, size)
+    if inverted:
+        mask = invert(mask)
+    if float(mask.max()) <= BLACK_LEVEL:
+        raise UserInputError(f"mask {spec}: the mask keeps everything: nothing to paint")
+    return feather(mask, soft), notes
+
+
+def _faces(photo: FloatArray, soft: float, notes: list[str]) -> FloatArray | None:
+    from brushwork.regions.faces import face_mask, find_faces
+    from brushwork.regions.masks import feather
+
+    boxes = find_faces(photo)
+    if not boxes:
+        notes.append("protect-faces: no face found")
+        return None
+    notes.append(f"protect-faces: {len(boxes)} face{'s' if len(boxes) > 1 else ''} found")
+    return feather(face_mask(photo.shape[:2], boxes), soft)
 
 
 def composite(painted: torch.Tensor, photo: torch.Tensor, paint: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,8 @@ Errors are JSON ``{"error": "..."}`` with these statuses:
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
 * 413: an uploaded file or the whole request is larger than the limit;
 * 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
-* 429: the queue is full.
+* 429: the queue is full, or too many instant previews are waiting;
+* 503: the fast engine (instant previews, ``method=fast``) is not installed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from brushwork.server.config import ServerConfig
 from brushwork.server.files import JobFiles, is_job_id, new_job_id
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
+from brushwork.server.preview import PREVIEW_SIDE, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
 from brushwork.server.store import QUEUED, RUNNING, JobStore
@@ -55,6 +57,7 @@ EVENT_KEEPALIVE_SECONDS = 15.0
 DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image takes ~240 MB as floats
 COPY_CHUNK = 1024 * 1024
 MAX_PAGE = 200  # jobs listed at most per request
+INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
@@ -66,6 +69,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "upload too large"),
         (422, "a setting is missing or out of range"),
         (429, "the queue is full"),
+        (503, "the fast engine is not installed"),
     )
 }
 
@@ -79,6 +83,7 @@ class Server:
         self.decodes = threading.BoundedSemaphore(DECODES_AT_ONCE)
         self._store: JobStore | None = None
         self._runner: Runner | None = None
+        self._previewer: Previewer | None = None
         self._lock_file: IO[bytes] | None = None
         self.device = torch.device("cpu")  # resolved from config.device by open()
 
@@ -91,6 +96,11 @@ class Server:
     def runner(self) -> Runner:
         assert self._runner is not None, "Server.start() first"
         return self._runner
+
+    @property
+    def previewer(self) -> Previewer:
+        assert self._previewer is not None, "Server.start() first"
+        return self._previewer
 
     def open(self) -> None:
         """Take the data directory (one server per directory), recover from a crash, tidy up."""
@@ -127,6 +137,10 @@ class Server:
         if self._runner is None:
             self._runner = Runner(self.store, self.files, self.config, self.device)
             self._runner.start()
+        if self._previewer is None:
+            self._previewer = Previewer(self.device)
+            if self.config.warm_up:
+                self._previewer.warm_up_in_background()
 
     def close(self) -> None:
         if self._runner is not None:
@@ -224,13 +238,22 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         ] = None,
         style_scale: Annotated[float | None, Form(description="size of the brush strokes, 0.1-4")] = None,
         seed: Annotated[int | None, Form(description="for repeatable results")] = None,
+        method: Annotated[
+            str | None,
+            Form(description="optimize (default: the best pictures) or fast (one pass, under a second)"),
+        ] = None,
+        init: Annotated[
+            str | None,
+            Form(description="optimize only: start from the photo (content, default) or the fast picture"),
+        ] = None,
     ) -> JSONResponse:
         """Queue a job: a photo, a painting (uploaded or from the gallery) and the settings."""
-        if (style is None) == (style_id is None):
-            raise HTTPException(422, "give either a style image (style) or a bundled style (style_id)")
-        if style_id is not None and style_id not in GALLERY:
-            raise HTTPException(422, f"no bundled style {style_id!r}; see /api/styles")
+        _check_style_choice(style, style_id)
+        if init is not None and init not in INITS:
+            raise HTTPException(422, f"init must be one of {', '.join(INITS)}, got {init!r}")
         chosen = {
+            "method": method,
+            "init": init,
             "size": size,
             "quality": quality,
             "steps": steps,
@@ -265,6 +288,54 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         server.runner.wake()
         view = server.view(job_id)
         return JSONResponse(view.model_dump(), status_code=201, headers={"Location": view.links["job"]})
+
+    @app.post(
+        "/api/preview",
+        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the preview"}},
+        response_class=Response,
+        dependencies=[Depends(_known_preview_fields)],
+    )
+    async def instant_preview(
+        request: Request,
+        content: Annotated[UploadFile, File(description="the photo (a small copy is enough)")],
+        style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
+        style_id: Annotated[str | None, Form(description="a bundled painting's id (see /api/styles)")] = None,
+        size: Annotated[
+            int | None, Form(description=f"long side of the preview; at most {PREVIEW_SIDE} (the default)")
+        ] = None,
+        strength: Annotated[float | None, Form(description="0 (the photo) to 1 (most style)")] = None,
+        preserve_color: Annotated[
+            str | None, Form(description="ycbcr or lab: keep the photo's colour")
+        ] = None,
+        style_scale: Annotated[float | None, Form(description="size of the brush strokes, 0.1-4")] = None,
+    ) -> Response:
+        """The fast engine's picture, painted at once and returned as a PNG; nothing is stored. One
+        preview is painted at a time; a request whose client has left while it waited is skipped."""
+        _check_style_choice(style, style_id)
+        largest = min(PREVIEW_SIDE, config.max_size)
+        chosen = {
+            "method": "fast",
+            "size": min(size, largest) if size is not None else largest,
+            "strength": strength,
+            "preserve_color": None if preserve_color in ("", "none", "off") else preserve_color,
+            "style_scale": style_scale,
+        }
+        settings = _settings(chosen, config)
+        photo, painting = await anyio.to_thread.run_sync(_preview_inputs, server, content, style, style_id)
+
+        async def wanted() -> bool:
+            return not await request.is_disconnected()
+
+        try:
+            painted = await server.previewer.paint(photo, painting, settings, wanted)
+        except PreviewBusy:
+            raise HTTPException(429, "too many previews at once; try again in a moment") from None
+        except UserInputError as error:  # the fast engine's weights are missing
+            raise HTTPException(503, str(error)) from None
+        if painted is None:
+            return Response(status_code=204)  # nobody is waiting for it
+        headers = {"Cache-Control": "no-store", "X-Brushwork-Seconds": f"{painted.seconds:.3f}"}
+        return Response(painted.png, media_type="image/png", headers=headers)
 
     @app.get("/api/jobs", responses=ERRORS)
     def list_jobs(
@@ -368,16 +439,30 @@ JOB_FIELDS = frozenset(
         "preserve_color",
         "style_scale",
         "seed",
+        "method",
+        "init",
     )
+)
+# The form fields of POST /api/preview.
+PREVIEW_FIELDS = frozenset(
+    ("content", "style", "style_id", "size", "strength", "preserve_color", "style_scale")
 )
 
 
 async def _known_job_fields(request: Request) -> None:
+    await _known_fields(request, JOB_FIELDS)
+
+
+async def _known_preview_fields(request: Request) -> None:
+    await _known_fields(request, PREVIEW_FIELDS)
+
+
+async def _known_fields(request: Request, fields: frozenset[str]) -> None:
     """Refuse form fields the API does not know, so that a typo (``strenght``) is not silently lost."""
     form = await request.form()  # parsed once per request; the endpoint's parameters reuse it
-    unknown = sorted(set(form.keys()) - JOB_FIELDS)
+    unknown = sorted(set(form.keys()) - fields)
     if unknown:
-        known = ", ".join(sorted(JOB_FIELDS))
+        known = ", ".join(sorted(fields))
         raise HTTPException(422, f"unknown form field(s) {', '.join(unknown)}; the fields are: {known}")
 
 
@@ -396,15 +481,48 @@ def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
     return settings
 
 
+def _check_style_choice(style: UploadFile | None, style_id: str | None) -> None:
+    if (style is None) == (style_id is None):
+        raise HTTPException(422, "give either a style image (style) or a bundled style (style_id)")
+    if style_id is not None and style_id not in GALLERY:
+        raise HTTPException(422, f"no bundled style {style_id!r}; see /api/styles")
+
+
 def _receive_image(
     server: Server, upload: UploadFile, folder: Path, name: str, thumb_name: str, what: str, min_side: int = 1
 ) -> None:
     """Copy an upload to ``folder/name`` (refusing it past the size limit), check that it decodes and
     has at least ``min_side`` pixels on its short side, and write a small PNG copy the page can show."""
+    _save_upload(server, upload, folder / name, what)
+    _thumbnail(server, folder / name, folder / thumb_name, what, min_side)
+
+
+def _preview_inputs(
+    server: Server, content: UploadFile, style: UploadFile | None, style_id: str | None
+) -> tuple[imageio.Picture, imageio.Picture]:
+    """The decoded photo and painting of a preview request (the uploads pass through a staging
+    folder, removed at once, or at the next start after a crash)."""
+    folder = server.files.staging(new_job_id())
+    try:
+        _save_upload(server, content, folder / names.CONTENT, "the content image")
+        if style is not None:
+            style_path = folder / names.STYLE
+            _save_upload(server, style, style_path, "the style image")
+        else:
+            assert style_id is not None
+            style_path = GALLERY[style_id].path
+        with server.decodes:
+            photo = _read(server, folder / names.CONTENT, "the content image")
+            painting = _read(server, style_path, "the style image", MIN_STYLE_SIDE)
+        return photo, painting
+    finally:
+        server.files.discard_staging(folder.name)
+
+
+def _save_upload(server: Server, upload: UploadFile, target: Path, what: str) -> None:
     limit = server.config.max_upload_bytes
     if upload.size is not None and upload.size > limit:
         raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
-    target = folder / name
     copied = 0
     upload.file.seek(0)
     with open(target, "wb") as out:
@@ -413,24 +531,30 @@ def _receive_image(
             if copied > limit:
                 raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
             out.write(chunk)
-    _thumbnail(server, target, folder / thumb_name, what, min_side)
 
 
 def _thumbnail(server: Server, source: Path, target: Path, what: str, min_side: int = 1) -> None:
     with server.decodes:
-        try:
-            picture = imageio.read_image(source, max_pixels=server.config.max_pixels)
-        except ImageReadError as error:
-            raise HTTPException(400, str(error).replace(repr(str(source)), what)) from None
-        if min(picture.size) < min_side:
-            width, height = picture.size
-            raise HTTPException(
-                400,
-                f"{what} is {width}x{height}: too small to carry a style (at least {min_side} pixels "
-                "on the short side are needed)",
-            )
+        picture = _read(server, source, what, min_side)
         small = imageio.resize(picture.rgb, thumbnail_size(picture.size))
     imageio.write_image(target, small)
+
+
+def _read(server: Server, source: Path, what: str, min_side: int = 1) -> imageio.Picture:
+    """Decode an image (the caller holds ``server.decodes``); 400 naming ``what`` if it is unusable
+    or under ``min_side`` pixels on its short side."""
+    try:
+        picture = imageio.read_image(source, max_pixels=server.config.max_pixels)
+    except ImageReadError as error:
+        raise HTTPException(400, str(error).replace(repr(str(source)), what)) from None
+    if min(picture.size) < min_side:
+        width, height = picture.size
+        raise HTTPException(
+            400,
+            f"{what} is {width}x{height}: too small to carry a style (at least {min_side} pixels "
+            "on the short side are needed)",
+        )
+    return picture
 
 
 def _png(server: Server, job_id: str, name: str, *, cache: bool) -> Response:

@@ -49,6 +49,7 @@ class ServerConfig:
     max_attempts: int = 2  # runs of a job the server was killed during, before it is marked failed
     preview_every: int = 5  # steps between preview images
     preview_interval: float = 0.5  # and at least this many seconds between them
+    warm_up: bool = True  # load the fast engine at start, so that the first instant preview is quick
 
     def __post_init__(self) -> None:
         if self.workers < 1:

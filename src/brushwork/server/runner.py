@@ -54,6 +54,8 @@ class Live:
 def work_plan(content_size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
     """(steps, pixels per step) for each scale, coarse to fine: the cost of a step grows with its pixels."""
     final = imageio.fit_long_side(content_size, settings.size)
+    if settings.method == "fast":  # one pass at the final size
+        return [(1, final[0] * final[1])]
     sizes = pyramid_sizes(final, settings.pyramid_start, settings.pyramid)
     steps = settings.steps_per_scale(sizes)
     return [(count, width * height) for count, (width, height) in zip(steps, sizes, strict=True)]
@@ -209,7 +211,8 @@ class _Reporter:
         now = time.monotonic()
         first = self.previews == 0
         due = p.done - self.preview_step >= config.preview_every
-        if first or (due and now - self.preview_time >= config.preview_interval):
+        last = p.done >= p.total  # the result follows at once (a fast job has only this step)
+        if not last and (first or (due and now - self.preview_time >= config.preview_interval)):
             imageio.write_image(self.runner.files.path(self.job_id, names.PREVIEW), p.image())
             self.previews += 1
             self.preview_step = p.done
@@ -219,7 +222,7 @@ class _Reporter:
             total=p.total,
             scale=p.scale,
             scales=p.scales,
-            loss=p.losses["total"],
+            loss=p.losses.get("total"),  # the fast engine has no loss
             elapsed=p.elapsed,
             eta=estimate_left(self.plan, p.scale, p.step, p.elapsed),
             preview=self.previews,

@@ -7,6 +7,8 @@ match_colors, precision and max_memory (which sizes the bands of rows large pict
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import torch
@@ -83,7 +85,26 @@ def style_vector(
     vector = torch.zeros(1, predictor.bottleneck.out_channels, 1, 1, device=styles[0].device)
     for style, weight in zip(styles, blend, strict=True):
         if weight:
-            vector += (weight / total) * predictor(_resize(style, _read_size(style, side)))
+            vector += (weight / total) * _painting_vector(predictor, style, side)
+    return vector
+
+
+# Style vectors of recent paintings: a video or a batch paints many pictures with the same painting.
+_VECTORS: OrderedDict[tuple[str, int, str], torch.Tensor] = OrderedDict()
+_VECTORS_KEPT = 16
+
+
+def _painting_vector(predictor: StylePredictor, style: torch.Tensor, side: int) -> torch.Tensor:
+    pixels = style.detach().to("cpu", torch.float32).contiguous().numpy()
+    key = (hashlib.sha1(pixels.tobytes()).hexdigest(), side, str(style.device))
+    if key in _VECTORS:
+        _VECTORS.move_to_end(key)
+        cached: torch.Tensor = _VECTORS[key]
+        return cached
+    vector: torch.Tensor = predictor(_resize(style, _read_size(style, side)))
+    _VECTORS[key] = vector
+    while len(_VECTORS) > _VECTORS_KEPT:
+        _VECTORS.popitem(last=False)
     return vector
 
 

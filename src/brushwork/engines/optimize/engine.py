@@ -24,6 +24,7 @@ from brushwork.engines.optimize.memory import (
 )
 from brushwork.engines.optimize.objective import (
     Evaluator,
+    ExtraLoss,
     Objective,
     Region,
     resize_caffe,
@@ -88,10 +89,12 @@ def optimize(
     started: float,
     generator: torch.Generator | None,
     regions: Sequence[RegionSpec] = (),
+    extra_loss: ExtraLoss | None = None,
 ) -> OptimizeResult:
     """Optimise a picture of ``content``'s size (1, 3, H, W, sRGB in [0, 1]) against the blended
     ``styles``. ``start`` is the picture to begin from (any size; None: as ``settings.init`` says).
-    ``regions``: (mask, blend) pairs, each region painted after its own blend of the styles."""
+    ``regions``: (mask, blend) pairs, each region painted after its own blend of the styles.
+    ``extra_loss`` is added to the objective at every scale (see :class:`Objective`)."""
     began = time.perf_counter()
     device = content.device
     source = find_weights(weights)
@@ -128,7 +131,7 @@ def optimize(
         try:
             image = _run_scale(
                 image, size, stage_steps, plan, reporter, net, settings, content, styles, blend, start,
-                generator, dtype, memory_format, regions,
+                generator, dtype, memory_format, regions, extra_loss,
             )  # fmt: skip
         except (MemoryError, RuntimeError) as error:
             if isinstance(error, RuntimeError) and not _is_out_of_memory(error):
@@ -205,6 +208,7 @@ def _run_scale(
     dtype: torch.dtype,
     memory_format: torch.memory_format,
     regions: Sequence[RegionSpec],
+    extra_loss: ExtraLoss | None,
 ) -> torch.Tensor:
     """Optimise one scale of the pyramid, whole or in tiles as ``plan`` says."""
     content_stage = to_caffe(resize_caffe(content_full, size))
@@ -213,10 +217,11 @@ def _run_scale(
         for s in style_full
     ]
     objective: Evaluator
-    if regions and plan.tile is not None:
+    if (regions or extra_loss is not None) and plan.tile is not None:
+        what = "masks and regions do" if regions else "an extra loss (video's temporal term) does"
         raise SettingsError(
-            f"masks and regions do not work yet at sizes that are optimised in tiles ({size[0]}x{size[1]} "
-            "here): lower --size or raise --max-memory"
+            f"{what} not work yet at sizes that are optimised in tiles ({size[0]}x{size[1]} here): lower "
+            "--size or raise --max-memory"
         )
     if regions:
         style_stage = [s.contiguous(memory_format=memory_format) for s in style_stage]
@@ -230,7 +235,7 @@ def _run_scale(
         stats = guided[0].style
         objective = Objective(
             net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format,
-            regions=guided,
+            regions=guided, extra_loss=extra_loss,
         )  # fmt: skip
     elif plan.tile is not None:
         stats = tiled_style_statistics(
@@ -243,8 +248,9 @@ def _run_scale(
         style_stage = [s.contiguous(memory_format=memory_format) for s in style_stage]
         stats = style_statistics(net, style_stage, blend, settings, dtype)
         objective = Objective(
-            net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format
-        )
+            net, settings, content_stage.contiguous(memory_format=memory_format), stats, dtype, memory_format,
+            extra_loss=extra_loss,
+        )  # fmt: skip
     del style_stage
     if image is None:
         image = _initial_image(settings, content_stage, start, size, generator)

@@ -61,6 +61,10 @@ class StyleStats:
     covariance: dict[str, torch.Tensor]
 
 
+# An extra term of the objective (e.g. video's temporal loss): image (Caffe space) → scalar tensor.
+ExtraLoss = Callable[[torch.Tensor], torch.Tensor]
+
+
 @dataclass(frozen=True)
 class Region:
     """A part of the picture painted after its own style statistics: ``mask`` (1, 1, H, W) in [0, 1]
@@ -113,9 +117,12 @@ class Objective:
         dtype: torch.dtype,
         memory_format: torch.memory_format = torch.contiguous_format,
         regions: Sequence[Region] = (),
+        extra_loss: ExtraLoss | None = None,
     ) -> None:
         """``regions``: when given, the style term is the sum of each region's guided term against
-        its own statistics (``style`` is then unused)."""
+        its own statistics (``style`` is then unused). ``extra_loss`` is added to the total (reported
+        as ``extra``): a function of the image being optimised (Caffe space, this scale's size)."""
+        self.extra_loss = extra_loss
         self.net = net
         self.memory_format = memory_format
         self.settings = settings
@@ -168,7 +175,9 @@ class Objective:
             "style": style_weight * style,
             "tv": s.tv_weight * tv,
         }
-        return parts["content"] + parts["style"] + parts["tv"], parts
+        if self.extra_loss is not None:
+            parts["extra"] = self.extra_loss(image).float()
+        return sum(parts.values(), image.new_zeros((), dtype=torch.float32)), parts
 
     def _guided_style(
         self, feats: dict[str, torch.Tensor], region: Region, norms: dict[str, float]

@@ -2,7 +2,18 @@
 // The page behind `brushwork serve`: choose a photo and a painting, start a job, follow its events.
 
 const $ = (id) => document.getElementById(id);
-const state = { styleId: null, styleFile: null, contentFile: null, current: null, events: null, shown: "" };
+const state = {
+  styleId: null, styleFile: null, contentFile: null, current: null, currentState: null, events: null, shown: "",
+  photoSmall: null, styleSmall: null, // the small copies previews send
+};
+
+const PREVIEW_SIDE = 512; // the server paints previews at most this large
+const STYLE_SIDE = 1024; // enough for the fast engine to read the painting's strokes
+const PREVIEW_DELAY_MS = 150; // after the last move of a slider
+const BUSY_RETRY_MS = 500;
+// One preview request at a time: a change while one is under way asks for another once it is back
+// (each shown picture is newer than the last); a new photo or painting, or a job, aborts it.
+const preview = { timer: 0, controller: null, again: false, url: "", photos: 0, paintings: 0 };
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -31,7 +42,7 @@ function clock(seconds) {
 
 // ------------------------------------------------------------------------------------------ choosing
 
-function choosePhoto(file) {
+async function choosePhoto(file) {
   if (!file) return;
   state.contentFile = file;
   const img = $("content-preview");
@@ -39,6 +50,34 @@ function choosePhoto(file) {
   img.hidden = false;
   $("content-drop").classList.add("has-image");
   $("content-text").textContent = `${file.name} (click or drop to change)`;
+  stopPreviews(); // what is on its way shows the last photo
+  state.photoSmall = null;
+  const choice = ++preview.photos;
+  const small = await shrink(file, PREVIEW_SIDE);
+  if (choice !== preview.photos) return; // another photo was chosen meanwhile
+  state.photoSmall = small;
+  requestPreview(0);
+}
+
+// A JPEG copy of an image at most `side` pixels on its long side; the file itself where the browser
+// cannot decode it (the server then reads it, or says why it cannot).
+async function shrink(file, side) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff"; // transparent parts come out white, not black
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+    return blob || file;
+  } catch (_) {
+    return file;
+  }
 }
 
 function selectTile(tile, caption) {
@@ -65,21 +104,32 @@ function buildGallery(styles) {
     tile.addEventListener("click", () => {
       state.styleId = style.id;
       state.styleFile = null;
+      state.styleSmall = null;
       selectTile(tile, tile.title);
+      preview.paintings++;
+      stopPreviews();
+      requestPreview(0);
     });
     gallery.insertBefore(tile, uploadTile);
   }
   uploadTile.setAttribute("role", "radio");
   uploadTile.setAttribute("aria-checked", "false");
-  $("style-input").addEventListener("change", (event) => {
+  $("style-input").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     if (!file) return;
     state.styleFile = file;
     state.styleId = null;
+    state.styleSmall = null;
     const img = $("style-preview");
     img.src = URL.createObjectURL(file);
     img.hidden = false;
     selectTile(uploadTile, `Your painting: ${file.name}`);
+    stopPreviews();
+    const choice = ++preview.paintings;
+    const small = await shrink(file, STYLE_SIDE);
+    if (choice !== preview.paintings) return; // another painting was chosen meanwhile
+    state.styleSmall = small;
+    requestPreview(0);
   });
 }
 
@@ -95,6 +145,10 @@ function wireControls(info) {
   };
   for (const id of ["strength", "size", "style-scale"]) $(id).addEventListener("input", show);
   show();
+  for (const id of ["strength", "size", "style-scale"]) {
+    $(id).addEventListener("input", () => requestPreview(PREVIEW_DELAY_MS));
+  }
+  $("preserve-color").addEventListener("change", () => requestPreview(0));
 
   const drop = $("content-drop");
   $("content-input").addEventListener("change", (event) => choosePhoto(event.target.files[0]));
@@ -107,6 +161,92 @@ function wireControls(info) {
   });
 }
 
+// ------------------------------------------------------------------------------------------ previews
+
+function jobActive() {
+  return state.currentState === "queued" || state.currentState === "running";
+}
+
+function previewWanted() {
+  return Boolean(state.photoSmall && (state.styleId || state.styleSmall) && !jobActive());
+}
+
+function stopPreviews() {
+  clearTimeout(preview.timer);
+  preview.again = false;
+  if (preview.controller) preview.controller.abort();
+  preview.controller = null;
+}
+
+function requestPreview(delay) {
+  clearTimeout(preview.timer);
+  if (!previewWanted()) return;
+  preview.timer = setTimeout(() => {
+    if (preview.controller) preview.again = true;
+    else sendPreview();
+  }, delay);
+}
+
+async function sendPreview() {
+  if (!previewWanted()) return;
+  const form = new FormData();
+  form.append("content", state.photoSmall, "photo.jpg");
+  if (state.styleSmall) form.append("style", state.styleSmall, "painting.jpg");
+  else form.append("style_id", state.styleId);
+  form.append("size", String(Math.min(Number($("size").value), PREVIEW_SIDE)));
+  form.append("strength", $("strength").value);
+  form.append("style_scale", $("style-scale").value);
+  if ($("preserve-color").value) form.append("preserve_color", $("preserve-color").value);
+  const controller = new AbortController();
+  preview.controller = controller;
+  const started = performance.now();
+  let picture = null;
+  let problem = "";
+  let busy = false;
+  try {
+    const response = await fetch("/api/preview", { method: "POST", body: form, signal: controller.signal });
+    if (response.status === 401) showLogin();
+    else if (response.ok) picture = await response.blob();
+    else if (response.status === 429) busy = true; // other pages' previews: ask again shortly
+    else {
+      problem = `HTTP ${response.status}`;
+      try { problem = (await response.json()).error || problem; } catch (_) { /* not JSON */ }
+    }
+  } catch (e) {
+    if (e.name === "AbortError") return; // superseded: stopPreviews() already moved on
+    problem = e.message;
+  }
+  if (preview.controller !== controller) return;
+  preview.controller = null;
+  if (previewWanted()) {
+    if (picture && picture.size) showPreview(picture, (performance.now() - started) / 1000);
+    else if (problem) showStatus(`Preview failed: ${problem}`, true);
+  }
+  if (preview.again) {
+    preview.again = false;
+    sendPreview();
+  } else if (busy) {
+    requestPreview(BUSY_RETRY_MS);
+  }
+}
+
+function showPreview(blob, seconds) {
+  const old = preview.url;
+  preview.url = URL.createObjectURL(blob);
+  setPicture(preview.url);
+  if (old) URL.revokeObjectURL(old);
+  $("progress").value = 0;
+  showStatus(`Quick preview in ${seconds.toFixed(1)} s. Start painting to refine it.`, false);
+  $("cancel").hidden = true;
+  $("download").hidden = true;
+}
+
+function showStatus(message, failed) {
+  const text = $("progress-text");
+  text.textContent = message;
+  text.classList.toggle("failed", failed);
+}
+
 // ------------------------------------------------------------------------------------------ a job
 
 async function start(event) {
@@ -115,21 +255,27 @@ async function start(event) {
   error.textContent = "";
   if (!state.contentFile) { error.textContent = "Choose a photo first."; return; }
   if (!state.styleId && !state.styleFile) { error.textContent = "Pick a painting, or upload your own."; return; }
+  const instant = $("quality").value === "instant";
   const form = new FormData();
   form.append("content", state.contentFile);
   if (state.styleFile) form.append("style", state.styleFile);
   else form.append("style_id", state.styleId);
   form.append("size", $("size").value);
-  form.append("quality", $("quality").value);
   form.append("strength", $("strength").value);
   if ($("preserve-color").value) form.append("preserve_color", $("preserve-color").value);
-  if ($("steps").value) form.append("steps", $("steps").value);
   if (Number($("style-scale").value) !== 1) form.append("style_scale", $("style-scale").value);
-  if ($("seed").value) form.append("seed", $("seed").value);
+  if (instant) {
+    form.append("method", "fast");
+  } else { // the optimizer starts from the quick preview's picture and refines it
+    form.append("init", "fast");
+    form.append("quality", $("quality").value);
+    if ($("steps").value) form.append("steps", $("steps").value);
+    if ($("seed").value) form.append("seed", $("seed").value);
+  }
   $("start").disabled = true;
   try {
     const job = await api("/api/jobs", { method: "POST", body: form });
-    follow(job);
+    follow(job, true);
     refreshHistory();
   } catch (e) {
     error.textContent = e.message;
@@ -138,11 +284,13 @@ async function start(event) {
   }
 }
 
-function follow(job) {
+// keepPicture: leave the quick preview up until the job's own first picture replaces it
+function follow(job, keepPicture = false) {
   if (state.events) state.events.close();
   state.events = null;
+  stopPreviews();
   state.current = job.id;
-  state.shown = "";
+  if (!keepPicture) state.shown = "";
   show(job);
   if (job.state !== "queued" && job.state !== "running") return;
   const events = new EventSource(job.links.events);
@@ -165,9 +313,11 @@ function setPicture(url) {
   img.src = url;
   img.hidden = false;
   $("placeholder").hidden = true;
+  $("picture-label").hidden = url !== preview.url;
 }
 
 function show(job) {
+  if (job.id === state.current) state.currentState = job.state;
   const p = job.progress;
   const bar = $("progress");
   const text = $("progress-text");
