@@ -472,6 +472,15 @@ def test_keys_follow_content_and_settings_not_file_names(tmp_path: Path) -> None
     (tmp_path / "a" / "lion.jpg").write_bytes((DATA / "face.jpg").read_bytes())
     assert key("a") != key("b")
 
+    # A mask named in the settings counts by its content too.
+    mask = tmp_path / "mask.png"
+    mask.write_bytes((DATA / "face_mask.png").read_bytes())
+    masked = TINY.replace(mask=str(mask))
+    before = key("b", masked)
+    assert before != key("b")
+    mask.write_bytes((DATA / "lion.jpg").read_bytes())
+    assert key("b", masked) != before
+
 
 def test_videos_are_ignored_with_a_reason_while_video_support_is_missing(tmp_path: Path) -> None:
     copy_images(tmp_path, ["lion.jpg"])
@@ -535,3 +544,16 @@ def test_a_video_in_the_folder_is_painted_as_one_item_and_skipped_when_done(tmp_
     assert key is not None and key == next(e["key"] for e in attempts(out) if e["item"] == video.name)
     again = run_batch([tmp_path / "in"], [STYLE], out, settings=TINY, options=options)
     assert (again.done, again.skipped) == (0, 2)
+
+
+def test_a_manifests_mask_and_init_paths_are_relative_to_its_folder(tmp_path: Path) -> None:
+    copy_images(tmp_path / "pics", ["face.jpg"])
+    (tmp_path / "masks").mkdir()
+    (tmp_path / "masks" / "face.png").write_bytes((DATA / "face_mask.png").read_bytes())
+    row = {"content": "pics/face.jpg", "style": str(STYLE), "mask": "masks/face.png"}
+    (tmp_path / "list.jsonl").write_text(json.dumps(row) + "\n")
+    (source,) = read_manifest(tmp_path / "list.jsonl")
+    assert source.overrides == {"mask": str(tmp_path / "masks" / "face.png")}
+    keyword = {"content": "pics/face.jpg", "style": str(STYLE), "mask": "subject", "init": "noise"}
+    (tmp_path / "list.jsonl").write_text(json.dumps(keyword) + "\n")
+    assert read_manifest(tmp_path / "list.jsonl")[0].overrides == {"mask": "subject", "init": "noise"}

@@ -84,6 +84,24 @@ class Discovery:
     ignored: list[Ignored]
 
 
+# Settings that may name a file instead of one of these words.
+FILE_SETTINGS: dict[str, frozenset[str]] = {
+    "init": frozenset({"content", "noise", "fast"}),
+    "mask": frozenset({"subject", "background"}),
+    "style_masks": frozenset({"subject", "background"}),
+}
+
+
+def setting_files(settings: Settings) -> list[Path]:
+    """The files a run's settings make it read besides the content and styles (init image, masks)."""
+    files: list[Path] = []
+    for name, words in FILE_SETTINGS.items():
+        value = getattr(settings, name)
+        values = value if isinstance(value, tuple) else () if value is None else (value,)
+        files.extend(Path(v) for v in values if v not in words)
+    return files
+
+
 # ------------------------------------------------------------------------------------------ discovery
 
 

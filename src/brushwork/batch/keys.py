@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from brushwork.batch.items import Item
+from brushwork.batch.items import Item, setting_files
 from brushwork.config import Settings
 
 
@@ -43,6 +43,7 @@ def item_key(item: Item, hasher: FileHasher, *, version: str, bits: int, weights
         "kind": item.kind,
         "content": hasher(item.content),
         "styles": [hasher(s) for s in item.styles],
+        "setting_files": [hasher(f) for f in setting_files(item.settings)],  # masks, init image
         "settings": _jsonable(item.settings.to_dict()),
         "format": item.output.suffix.lower(),
         "bits": bits,

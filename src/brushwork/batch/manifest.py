@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from brushwork.batch.items import Source
+from brushwork.batch.items import FILE_SETTINGS, Source
 from brushwork.config import Settings
 from brushwork.errors import SettingsError, UserInputError
 
@@ -88,7 +88,7 @@ def _manifest_source(row: dict[str, Any], where: str, base: Path) -> Source:
         path=content_path,
         name=name,
         styles=tuple(styles),
-        overrides=convert_overrides(overrides, where),
+        overrides=_files_from(base, convert_overrides(overrides, where)),
         output=output or None,
         origin=where,
     )
@@ -182,3 +182,14 @@ def _convert(hint: Any, value: Any) -> Any:
             raise ValueError("expected a number")
         return float(value)
     raise TypeError(f"unsupported setting type {hint!r}")
+
+
+def _files_from(base: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """A manifest's init image and masks, like its content and styles, are relative to its folder."""
+    for name, words in FILE_SETTINGS.items():
+        value = overrides.get(name)
+        if isinstance(value, str) and value not in words:
+            overrides[name] = str(_resolve(value, base))
+        elif isinstance(value, tuple):
+            overrides[name] = tuple(v if v in words else str(_resolve(v, base)) for v in value)
+    return overrides

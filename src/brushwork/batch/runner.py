@@ -219,6 +219,7 @@ def _check_outputs(items: Sequence[Item], discovery: plan.Discovery, out: Path) 
     """No output may overwrite an input, through a symlink or a hard link either (a manifest's output
     name, or an output folder that is an input folder with colliding names), and each name must fit."""
     given = [item.content for item in items] + [s for item in items for s in item.styles]
+    given += [f for item in items for f in plan.setting_files(item.settings)]
     given += [ignored.path for ignored in discovery.ignored]
     paths = {os.path.realpath(p) for p in given}
     files = {(st.st_dev, st.st_ino) for st in map(_stat, given) if st is not None}
