@@ -345,7 +345,7 @@ def _add_batch_parser(commands: Any, formatter: type[argparse.HelpFormatter]) ->
     )
     ba.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or manifests")
     ba.add_argument(
-        "--styles", "--style", nargs="+", default=[], metavar="STYLE", help="paintings, or folders of them"
+        "--styles", "--style", nargs="+", default=None, metavar="STYLE", help="paintings, or folders of them"
     )
     ba.add_argument("-o", "--outdir", required=True, help="output folder (created if missing)")
     ba.add_argument(
@@ -465,7 +465,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         # stdout carries only the --json summary: Ray prints its workers' deaths on stdout.
         with contextlib.redirect_stdout(sys.stderr):
             summary = run_batch(
-                args.inputs, args.styles, args.outdir, settings=settings, options=options, on_event=bar
+                args.inputs, args.styles or [], args.outdir, settings=settings, options=options, on_event=bar
             )
     except KeyboardInterrupt:
         if bar is not None:
