@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
 av = pytest.importorskip("av")
 cv2 = pytest.importorskip("cv2")
@@ -514,3 +515,18 @@ def test_a_failed_encode_keeps_the_painted_frames(
     painter = FlickerPainter()
     result = stylize_video(clip, [], output, painter=painter)
     assert painter.calls == 0 and result.reused == 12 and output.exists()
+
+
+def test_finishing_applies_to_frames_and_geometry_changes_are_refused(clip: Path, tmp_path: Path) -> None:
+    from brushwork import Settings
+
+    style = TESTS / "data" / "starry_night.jpg"
+    with pytest.raises(SettingsError, match="--crop cannot be used on a video"):
+        stylize_video(clip, [style], tmp_path / "out.mp4", settings=Settings(method="fast", crop="0,0,8,8"))
+    means = []
+    for name, brightness in (("plain", 1.0), ("bright", 1.5)):
+        folder = tmp_path / name
+        settings = Settings(method="fast", brightness=brightness)
+        stylize_video(clip, [style], f"{folder}/", settings=settings, duration=0.1, temporal_blend=0)
+        means.append(np.mean([np.asarray(Image.open(p), np.float32) for p in sorted(folder.glob("*.png"))]))
+    assert means[1] > means[0] + 10
