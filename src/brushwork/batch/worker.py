@@ -15,12 +15,12 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from brushwork.batch.items import VIDEO_OUTPUT_SUFFIX
 from brushwork.errors import UserInputError
 
 KEY_FIELD = "brushwork-key"  # metadata keyword of the item key (a PNG text chunk, or in the EXIF description)
 _KEY_IN_TEXT = re.compile(KEY_FIELD + r": ([0-9a-f]{64})")
 _EXIF_DESCRIPTION = 0x010E
-VIDEO_SUFFIXES = (".mp4",)  # what batch writes video items as
 
 AttemptStatus = Literal["done", "error", "died"]
 
@@ -178,7 +178,7 @@ def _sidecar_record(path: Path) -> dict[str, Any] | None:
 def read_key(path: Path) -> str | None:
     """The item key an earlier run wrote into an output's metadata (a video's: into its sidecar); None
     if it has none or is unreadable (a broken file is simply made again)."""
-    if path.suffix.lower() in VIDEO_SUFFIXES:
+    if path.suffix.lower() == VIDEO_OUTPUT_SUFFIX:
         record = _sidecar_record(video_sidecar(path))
         if record is None or record.get("complete") is not True or not isinstance(record.get("key"), str):
             return None
