@@ -69,8 +69,11 @@ class RayEngine:
         if self._owns_session:
             common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
             try:
-                if address is None:  # a private instance on this machine, on loopback only
-                    ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+                if address is None:  # a private instance ("local": never a cluster found running here)
+                    # Without this, Ray 2.5x writes ~/.ray/auth_token for it, and every `ray start` on
+                    # this machine afterwards demands that token from its drivers.
+                    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+                    ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
                 elif _is_loopback(address):  # a cluster on this machine: no outside address is needed
                     ray.init(address=address, _node_ip_address="127.0.0.1", **common)
                 else:
