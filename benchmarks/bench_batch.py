@@ -11,7 +11,9 @@ loading the networks, starting workers or Ray. "overhead / item" is (batch secon
 what the batch machinery costs per item on top of the same work done by hand. The plain loop and the
 one-worker pool use every core in one process; two workers get half the cores each. The photos are the
 shared content images, repeated under new names up to N; the style is starry_night.jpg.
-Needs the ray extra for the Ray row (``pip install 'brushwork[ray]'``); it is skipped otherwise.
+The Ray row starts a private Ray instance inside a network namespace with only loopback (Ray probes a
+public address to pick its node address); it needs the ray extra, root, unshare and ip, and is
+skipped otherwise.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ PRESETS: dict[str, list[str]] = {
     "draft": ["--method", "optimize", "--quality", "draft"],
 }
 RUNS = ("loop", "local-1", "local-2", "ray")
+# Ray probes a public address to pick its node address: its row runs in a network namespace with only
+# loopback (root, util-linux, iproute2), so no traffic can leave the machine.
+PRIVATE_NETWORK = ["unshare", "--net", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
 
 LOOP = """
 import sys, time
@@ -89,6 +94,7 @@ def run(kind: str, preset: str, photos: Path, work: Path, size: int) -> dict[str
             command += ["--jobs", "2", "--threads", str(max(1, cores // 2))]
         else:
             command += ["--engine", "ray", "--threads", str(max(1, cores // 2))]
+            command = PRIVATE_NETWORK + command
     seconds, summary = timed(command)
     item_seconds = [e["seconds"] for e in _ledger(out) if e.get("status") == "done"]
     median = statistics.median(item_seconds) if item_seconds else None
@@ -114,6 +120,9 @@ def main() -> None:
     runs = list(args.runs)
     if "ray" in runs and importlib.util.find_spec("ray") is None:
         print("ray is not installed: skipping the Ray row (pip install 'brushwork[ray]')", file=sys.stderr)
+        runs.remove("ray")
+    if "ray" in runs and (os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip")):
+        print("the Ray row needs root, unshare and ip (a loopback-only namespace): skipped", file=sys.stderr)
         runs.remove("ray")
     if "loop" in runs:  # the baseline first
         runs.remove("loop")
