@@ -10,6 +10,7 @@ import io
 import json
 import re
 import struct
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -23,10 +24,13 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from brushwork import imageio
 from brushwork.config import Settings
+from brushwork.finishing.after import After
 from brushwork.imageio import Picture
 from brushwork.server import ServerConfig
-from brushwork.server.app import PREVIEW_FIELDS, create_app
+from brushwork.server.app import ADJUST_FIELDS, PREVIEW_FIELDS, create_app
+from brushwork.server.finish import FinishBusy, Finisher
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.preview import PreviewBusy, Previewer, PreviewImage
 from brushwork.server.runner import Runner
@@ -89,6 +93,7 @@ def submit(
     style: bytes | None = None,
     style_id: str | None = "starry_night",
     content_name: str = "photo.jpg",
+    mask: bytes | None = None,
     **fields: str,
 ) -> httpx.Response:
     files = {"content": (content_name, content, "image/jpeg")}
@@ -97,6 +102,8 @@ def submit(
         files["style"] = ("painting.png", style, "image/png")
     elif style_id is not None:
         data["style_id"] = style_id
+    if mask is not None:
+        files["mask"] = ("mask.png", mask, "image/png")
     data.update(fields)
     return client.post("/api/jobs", files=files, data=data)
 
@@ -276,6 +283,7 @@ def preview(
     *,
     style: bytes | None = None,
     style_id: str | None = "starry_night",
+    mask: bytes | None = None,
     **fields: str,
 ) -> httpx.Response:
     files = {"content": ("photo.jpg", content, "image/jpeg")}
@@ -284,6 +292,8 @@ def preview(
         files["style"] = ("painting.png", style, "image/png")
     elif style_id is not None:
         data["style_id"] = style_id
+    if mask is not None:
+        files["mask"] = ("mask.png", mask, "image/png")
     data.update(fields)
     return client.post("/api/preview", files=files, data=data)
 
@@ -495,7 +505,7 @@ def test_uploads_over_the_size_limit_are_413(make_client: MakeClient, photo: byt
     big = photo + b"\0" * 200  # still a readable JPEG, just over the limit
     response = submit(client, big, **TINY)
     assert response.status_code == 413 and "the content image is larger" in response.json()["error"]
-    huge = b"\0" * (2 * len(photo) + 300_000)  # past the limit of the whole request (two files and some)
+    huge = b"\0" * (2 * len(photo) + 300_000)  # past the limit of the whole request (three files and some)
     response = submit(client, huge, **TINY)
     assert response.status_code == 413 and "request is larger" in response.json()["error"]
 
@@ -644,3 +654,240 @@ def test_the_openapi_schema_documents_the_api(client: TestClient) -> None:
     assert "429" in paths["/api/jobs"]["post"]["responses"]
     assert "image/png" in paths["/api/preview"]["post"]["responses"]["200"]["content"]
     assert "method" in str(schema["components"]["schemas"])
+
+
+# --------------------------------------------------------------------------- regions and finishing
+
+DATA = Path(__file__).parent / "data"
+FAST = {"method": "fast", "size": "48"}
+
+
+def png_of(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, "PNG")
+    return out.getvalue()
+
+
+def half_mask(width: int = 64, height: int = 48) -> bytes:
+    """White (paint) on the left half, black (keep the photo) on the right."""
+    mask = np.zeros((height, width), np.uint8)
+    mask[:, : width // 2] = 255
+    return png_of(mask)
+
+
+def as_painted(upload: bytes, size: tuple[int, int], tmp_path: Path) -> np.ndarray:
+    """The photo as a job paints it: decoded by brushwork and resized to the output's size."""
+    path = tmp_path / "upload.bin"
+    path.write_bytes(upload)
+    rgb = imageio.resize(imageio.read_image(path).rgb, size)
+    return np.clip(rgb * 255 + 0.5, 0, 255).astype(np.int16)
+
+
+def finished(client: TestClient, response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    job = wait_for_job(client, response.json()["id"], is_final)
+    assert job["state"] == "done", job
+    return job
+
+
+def test_a_masked_job_paints_only_where_the_mask_is_white(
+    client: TestClient, photo: bytes, tmp_path: Path
+) -> None:
+    job = finished(client, submit(client, photo, mask=half_mask(), **FAST))
+    assert job["settings"]["mask"] == "mask.upload"  # the stored file, never the server's path
+    result = client.get(job["links"]["result"]).content
+    change = np.abs(pixels(result) - as_painted(photo, (48, 36), tmp_path)).mean(axis=2)
+    assert change[:, 28:].mean() < 1.5 < 10 < change[:, :20].mean()  # the mask's edge is at x = 24
+    record = png_text(result)["brushwork"]
+    assert json.loads(record)["settings"]["mask"] == "mask.upload" and str(tmp_path) not in record
+    assert (tmp_path / "data" / "jobs" / job["id"] / "mask.upload").is_file()
+
+    inverted = finished(client, submit(client, photo, mask=half_mask(), invert_mask="true", **FAST))
+    result = client.get(inverted["links"]["result"]).content
+    change = np.abs(pixels(result) - as_painted(photo, (48, 36), tmp_path)).mean(axis=2)
+    assert change[:, :20].mean() < 1.5 < 10 < change[:, 28:].mean()
+
+
+def test_a_preview_takes_a_mask_too_and_keeps_nothing(
+    client: TestClient, photo: bytes, tmp_path: Path
+) -> None:
+    response = preview(client, photo, mask=half_mask(), size="48")
+    assert response.status_code == 200, response.text
+    change = np.abs(pixels(response.content) - as_painted(photo, (48, 36), tmp_path)).mean(axis=2)
+    assert change[:, 28:].mean() < 1.5 < 10 < change[:, :20].mean()
+    assert list((tmp_path / "data" / "incoming").iterdir()) == []
+
+
+def test_subject_and_background_follow_the_person(client: TestClient, tmp_path: Path) -> None:
+    face = (DATA / "face.jpg").read_bytes()  # 96x128: painted at 48x64
+    with Image.open(DATA / "face_mask.png") as drawn:  # head and shoulders, drawn by hand
+        person = np.asarray(drawn.convert("L").resize((48, 64), Image.Resampling.NEAREST)) > 127
+    original = as_painted(face, (48, 64), tmp_path)
+    job = finished(client, submit(client, face, mask_mode="subject", method="fast", size="64"))
+    assert job["settings"]["mask"] == "subject"
+    change = np.abs(pixels(client.get(job["links"]["result"]).content) - original).mean(axis=2)
+    assert change[person].mean() > 3 * change[~person].mean(), (change[person].mean(), change[~person].mean())
+
+    background = preview(client, face, mask_mode="background", size="64")
+    assert background.status_code == 200, background.text
+    change = np.abs(pixels(background.content) - original).mean(axis=2)
+    assert change[~person].mean() > 3 * change[person].mean(), (change[~person].mean(), change[person].mean())
+
+
+def test_finishing_adjusts_the_stored_painting_without_painting_again(
+    client: TestClient, photo: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = finished(client, submit(client, photo, **FAST))
+    url = job["links"]["result"]
+    stored = tmp_path / "data" / "jobs" / job["id"] / "result.png"
+    plain = client.get(url).content
+    assert plain == stored.read_bytes()
+
+    def forbidden(*_: object, **__: object) -> None:
+        raise AssertionError("the transfer ran again")
+
+    monkeypatch.setattr("brushwork.server.runner.stylize", forbidden)
+    monkeypatch.setattr("brushwork.server.preview.stylize", forbidden)
+    started = time.perf_counter()
+    brighter = client.get(f"{url}?brightness=1.5")
+    seconds = time.perf_counter() - started
+    assert brighter.status_code == 200 and brighter.headers["content-type"] == "image/png"
+    expected = np.clip(np.rint(pixels(plain) * 1.5), 0, 255)
+    assert np.abs(pixels(brighter.content) - expected).max() <= 1
+    assert pixels(brighter.content).mean() > 1.25 * pixels(plain).mean()
+    assert json.loads(png_text(brighter.content)["brushwork"])["settings"]["brightness"] == 1.5
+    download = client.get(f"{url}?download=1&brightness=1.5")
+    assert download.content == brighter.content
+    assert download.headers["content-disposition"].startswith("attachment;")
+    for query in ("sharpen=2", "hue=90", "denoise=0.5", "contrast=1.3&saturation=0"):
+        assert np.abs(pixels(client.get(f"{url}?{query}").content) - pixels(plain)).mean() > 1, query
+
+    assert stored.read_bytes() == plain  # the job keeps its painting as it came
+    again = client.get(job["links"]["job"]).json()
+    assert (again["attempts"], again["finished"], again["state"]) == (1, job["finished"], "done")
+    assert client.get("/api/jobs").json()["total"] == 1
+    print(f"brightness on a 48 px result: {seconds * 1000:.0f} ms")
+
+
+def test_a_jobs_own_finishing_is_its_default_view(client: TestClient, photo: bytes, tmp_path: Path) -> None:
+    job = finished(client, submit(client, photo, brightness="1.4", saturation="0", **FAST))
+    assert (job["settings"]["brightness"], job["settings"]["saturation"]) == (1.4, 0.0)
+    stored = (tmp_path / "data" / "jobs" / job["id"] / "result.png").read_bytes()
+    shown = pixels(client.get(job["links"]["result"]).content)
+    assert np.ptp(shown, axis=2).max() <= 2  # saturation 0: grey
+    raw = client.get(f"{job['links']['result']}?brightness=1&saturation=1").content
+    assert raw == stored and np.ptp(pixels(raw), axis=2).max() > 20  # the painting as it came
+    assert json.loads(png_text(raw)["brushwork"])["settings"]["brightness"] == 1.0
+    thumb = pixels(client.get(job["links"]["thumb"]).content)
+    assert np.ptp(thumb, axis=2).max() <= 2  # the history shows the job as asked
+
+
+def test_adjust_finishes_an_uploaded_picture(client: TestClient, photo: bytes) -> None:
+    picture = preview(client, photo, size="48").content
+    response = client.post("/api/adjust", files={"image": ("p.png", picture)}, data={"brightness": "0.5"})
+    assert response.status_code == 200, response.text
+    assert np.abs(pixels(response.content) - np.rint(pixels(picture) * 0.5)).max() <= 1
+    finished_preview = preview(client, photo, size="48", brightness="0.5")  # a preview may come finished
+    assert np.abs(pixels(finished_preview.content) - pixels(response.content)).max() <= 1
+    too_big = png_of(np.zeros((8, 1100, 3), np.uint8))
+    refused = client.post("/api/adjust", files={"image": ("p.png", too_big)}, data={"sharpen": "1"})
+    assert refused.status_code == 413 and "at most 1024 px" in refused.json()["error"]
+    typo = client.post("/api/adjust", files={"image": ("p.png", picture)}, data={"brightnes": "2"})
+    assert typo.status_code == 422 and "unknown form field(s) brightnes" in typo.json()["error"]
+    schema = client.get("/api/openapi.json").json()
+    body = schema["paths"]["/api/adjust"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert set(schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["properties"]) == ADJUST_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("where", "fields", "mask", "status", "expected"),
+    [
+        ("result", {"brightness": "9"}, None, 422, "brightness must be between 0 and 4"),
+        ("result", {"hue": "abc"}, None, 422, "hue: Input should be a valid number"),
+        ("result", {"denoise": "nan"}, None, 422, "denoise must be a number"),
+        ("jobs", {"sharpen": "-1"}, None, 422, "sharpen must be between 0 and 5"),
+        ("jobs", {"mask_mode": "sky"}, None, 422, "mask_mode must be one of subject, background, faces"),
+        ("jobs", {"mask_mode": "subject"}, "half", 422, "either a mask image (mask) or a mask_mode"),
+        ("jobs", {"invert_mask": "true"}, None, 422, "invert-mask needs"),
+        ("jobs", {"protect_faces": "maybe"}, None, 422, "protect_faces: "),
+        ("jobs", {}, "pdf", 400, "cannot read the mask image: not a JPEG, PNG"),
+        ("jobs", {}, "black", 400, "the mask image: the mask keeps everything"),
+        ("jobs", {"invert_mask": "1"}, "white", 400, "the mask image (inverted): the mask keeps everything"),
+        ("preview", {"mask_mode": "faces"}, None, 422, "mask 'faces': no face found in the photo"),
+        ("preview", {"contrast": "-2"}, None, 422, "contrast must be between 0 and 4"),
+        ("adjust", {"saturation": "5"}, None, 422, "saturation must be between 0 and 4"),
+    ],
+)
+def test_bad_regions_and_finishing_are_one_line_refusals(
+    client: TestClient,
+    photo: bytes,
+    tmp_path: Path,
+    where: str,
+    fields: dict[str, str],
+    mask: str | None,
+    status: int,
+    expected: str,
+) -> None:
+    masks = {
+        "half": half_mask(),
+        "pdf": b"%PDF-1.4 not an image",
+        "black": png_of(np.zeros((48, 64), np.uint8)),
+        "white": png_of(np.full((48, 64), 255, np.uint8)),
+    }
+    upload = masks[mask] if mask else None
+    if where == "result":
+        job = finished(client, submit(client, photo, **FAST))
+        response = client.get(job["links"]["result"], params=fields)
+    elif where == "jobs":
+        response = submit(client, photo, mask=upload, **FAST, **fields)
+    elif where == "preview":
+        response = preview(client, photo, mask=upload, size="48", **fields)
+    else:
+        picture = png_of(np.zeros((8, 8, 3), np.uint8))
+        response = client.post("/api/adjust", files={"image": ("p.png", picture)}, data=fields)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert expected in error and "\n" not in error
+    assert str(tmp_path) not in error and "upload" not in error  # no server paths or file names
+    if where == "jobs":
+        assert client.get("/api/jobs").json()["total"] == 0
+    assert list((tmp_path / "data" / "incoming").iterdir()) == []
+
+
+def test_adjustments_wait_their_turn_and_are_kept_for_the_download(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    finisher = Finisher(max_pixels=10_000)
+    made = {"now": 0, "most": 0, "count": 0}
+    release = threading.Event()
+
+    def slow_adjust(source: Path, after: After) -> bytes:
+        made["now"] += 1
+        made["most"] = max(made["most"], made["now"])
+        release.wait(5)
+        made["now"] -= 1
+        made["count"] += 1
+        return f"{source.name} {after.brightness}".encode()
+
+    monkeypatch.setattr(finisher, "_adjust_file", slow_adjust)
+    results: list[bytes] = []
+    threads = [
+        threading.Thread(
+            target=lambda b=b: results.append(finisher.stored(tmp_path / "r.png", After(b), "job"))
+        )
+        for b in (1.1, 1.2, 1.3, 1.4)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while finisher._admitted < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(FinishBusy):
+        finisher.stored(tmp_path / "r.png", After(1.5), "job")
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    assert sorted(results) == [f"r.png {b}".encode() for b in (1.1, 1.2, 1.3, 1.4)]
+    assert made == {"now": 0, "most": 1, "count": 4}
+    assert finisher.stored(tmp_path / "r.png", After(1.2), "job") == b"r.png 1.2"  # kept: not made again
+    assert made["count"] == 4

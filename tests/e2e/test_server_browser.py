@@ -1,6 +1,7 @@
 """A newcomer's visit, in a real headless browser (Debian's chromium driven by Playwright): open the
-page, choose a photo and a painting, see the quick preview follow the strength slider, start, watch the
-progress and previews, get and download the result.
+page, choose a photo and a painting, see the quick preview follow the strength slider and the region,
+start, watch the progress and previews, get the result, brighten it with a finishing slider (no new
+transfer) and download it.
 
 Skipped, with the reason, only where /usr/bin/chromium is missing outside CI; in CI (``CI=true``,
 where ``.ci/run`` installs chromium) a missing browser fails the test. The page's screenshot goes to
@@ -15,6 +16,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,14 +38,15 @@ SIZE = 192  # the photo is 640x480: the result is 192x144
 STEPS = 8
 PREVIEW = (384, 288)  # the size slider's default, 384 px, is below the previews' limit of 512
 # The shown picture's RGBA pixels, a quarter of its size each way (the page's policy lets it draw its
-# blob: pictures but not fetch them).
+# blob: pictures but not fetch them); CSS filters are not applied by drawImage.
 READ_PICTURE = """img => {
   const canvas = document.createElement("canvas");
-  canvas.width = img.naturalWidth / 4;
-  canvas.height = img.naturalHeight / 4;
+  canvas.width = Math.round(img.naturalWidth / 4);
+  canvas.height = Math.round(img.naturalHeight / 4);
   const context = canvas.getContext("2d");
   context.drawImage(img, 0, 0, canvas.width, canvas.height);
-  return Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  return [canvas.width, canvas.height, Array.from(data)];
 }"""
 
 
@@ -61,6 +64,7 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
 
     server = start_server(tmp_path / "data", "--preview-every", "1")
     requests: list[str] = []
+    posted: list[str] = []
     problems: list[str] = []
     screenshot = (
         ROOT / "docs" / "screenshot.png"
@@ -73,6 +77,7 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
             page.on("request", lambda request: requests.append(request.url))
+            page.on("request", lambda request: request.method == "POST" and posted.append(request.url))
             page.on("pageerror", lambda error: problems.append(str(error)))
             page.on("console", lambda message: message.type == "error" and problems.append(message.text))
             page.goto(f"{server.url}/")
@@ -117,6 +122,14 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
             expect(picture).not_to_have_attribute("src", stronger_src or "", timeout=20_000)
             page.wait_for_timeout(400)  # past the debounce: a second request would have gone out
             assert sum(url.endswith("/api/preview") for url in requests) == asked + 1
+
+            # painting only the background: the preview keeps the photo's subject
+            whole_src = picture.get_attribute("src")
+            whole = rgb(picture.evaluate(READ_PICTURE))
+            page.select_option("#region", "background")
+            expect(picture).not_to_have_attribute("src", whole_src or "", timeout=20_000)
+            background = rgb(picture.evaluate(READ_PICTURE))
+            assert np.abs(whole - background).mean() > 3, "the preview did not follow the region"
             page.locator("#size").evaluate(
                 "(range, size) => { range.value = size; range.dispatchEvent(new Event('input')); }", str(SIZE)
             )
@@ -137,11 +150,30 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
             expect(picture).to_have_js_property("naturalWidth", SIZE)
             expect(page.locator("#cancel")).to_be_hidden()
 
+            # finishing: the picture brightens at once (CSS), then the server's exact one replaces it
+            painted = rgb(picture.evaluate(READ_PICTURE))
+            page.locator("#brightness").evaluate(
+                "range => { range.value = '1.5'; range.dispatchEvent(new Event('input')); }"
+            )
+            expect(page.locator("#brightness-value")).to_have_text("1.50")
+            expect(picture).to_have_css("filter", re.compile(r"^brightness\(1\.5\)"))
+            expect(picture).to_have_attribute("data-finishing", "brightness=1.5", timeout=20_000)
+            expect(picture).to_have_css("filter", "none")
+            brighter = rgb(picture.evaluate(READ_PICTURE))
+            assert brighter.shape == painted.shape == (144 // 4, SIZE // 4, 3)
+            assert brighter.mean() > 1.25 * painted.mean(), (brighter.mean(), painted.mean())
+            download_link = page.locator("#download")
+            expect(download_link).to_have_attribute(
+                "href", re.compile(r"result\.png\?download=1&brightness=1\.5$")
+            )
+
             with page.expect_download() as download:
                 page.click("#download")
             assert re.fullmatch(r"brushwork-[0-9a-f]{8}\.png", download.value.suggested_filename)
             with Image.open(download.value.path()) as result:
                 assert (result.format, result.size) == ("PNG", (192, 144))
+                downloaded = np.asarray(result.convert("RGB"), dtype=np.float32)
+            assert downloaded.mean() > 1.25 * painted.mean()  # the download carries the finishing
 
             history = page.locator("#history li")
             expect(history).to_have_count(1)
@@ -154,6 +186,9 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
     with server.client() as client:
         job = client.get("/api/jobs").json()["jobs"][0]
     assert job["settings"]["init"] == "fast" and job["settings"]["strength"] == 0.9  # refines the preview
+    assert job["settings"]["mask"] == "background"
+    assert sum(url.endswith("/api/jobs") for url in posted) == 1  # finishing painted nothing again
+    assert any(re.search(r"/result\.png\?brightness=1\.5$", url) for url in requests), requests
     assert any(url.endswith("/events") for url in requests)
     outside = [url for url in requests if not url.startswith((server.url, "blob:", "data:"))]
     assert outside == []
@@ -163,6 +198,7 @@ def test_a_photo_is_painted_in_the_browser(start_server: StartServer, tmp_path: 
     print(f"first quick preview {first_preview_seconds:.2f} s after choosing the painting")
 
 
-def rgb(rgba: list[int]) -> np.ndarray:
-    pixels = np.array(rgba, dtype=np.float32).reshape(PREVIEW[1] // 4, PREVIEW[0] // 4, 4)
+def rgb(read: list[Any]) -> np.ndarray:
+    width, height, rgba = read
+    pixels = np.array(rgba, dtype=np.float32).reshape(height, width, 4)
     return pixels[..., :3]

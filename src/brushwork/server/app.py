@@ -9,7 +9,7 @@ Errors are JSON ``{"error": "..."}`` with these statuses:
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
 * 413: an uploaded file or the whole request is larger than the limit;
 * 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
-* 429: the queue is full, or too many instant previews are waiting;
+* 429: the queue is full, or too many instant previews (or adjustments) are waiting;
 * 503: the fast engine (instant previews, ``method=fast``) is not installed.
 """
 
@@ -23,6 +23,7 @@ import shutil
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -38,14 +39,17 @@ from brushwork import __version__, imageio
 from brushwork.config import QUALITY_PRESETS, Settings
 from brushwork.device import resolve_device
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
+from brushwork.finishing.after import After
 from brushwork.outputs import check_output_dir
 from brushwork.preflight import MIN_STYLE_SIDE
+from brushwork.regions.masks import check_coverage, invert, mask_from_picture
 from brushwork.server import files as names
 from brushwork.server.config import ServerConfig
 from brushwork.server.files import JobFiles, is_job_id, new_job_id
+from brushwork.server.finish import FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
-from brushwork.server.preview import PREVIEW_SIDE, PreviewBusy, Previewer
+from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
 from brushwork.server.store import QUEUED, RUNNING, JobStore
@@ -58,6 +62,8 @@ DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image ta
 COPY_CHUNK = 1024 * 1024
 MAX_PAGE = 200  # jobs listed at most per request
 INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
+MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
+ADJUST_SIDE = 1024  # the largest long side POST /api/adjust takes (it is for previews)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
@@ -81,6 +87,7 @@ class Server:
         self.config = config
         self.files = JobFiles(config.data_dir)
         self.decodes = threading.BoundedSemaphore(DECODES_AT_ONCE)
+        self.finisher = Finisher(config.max_pixels)
         self._store: JobStore | None = None
         self._runner: Runner | None = None
         self._previewer: Previewer | None = None
@@ -227,6 +234,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     @app.post("/api/jobs", status_code=201, responses=ERRORS, dependencies=[Depends(_known_job_fields)])
     def create_job(
         content: Annotated[UploadFile, File(description="the photo")],
+        region: Annotated[RegionForm, Depends(region_form)],
+        finishing: Annotated[Finishing, Depends(finishing_form)],
         style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
         style_id: Annotated[str | None, Form(description="a bundled painting's id (see /api/styles)")] = None,
         size: Annotated[int | None, Form(description="long side of the output in pixels")] = None,
@@ -261,8 +270,11 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             "preserve_color": None if preserve_color in ("", "none", "off") else preserve_color,
             "style_scale": style_scale,
             "seed": seed,
+            **region.settings(),
+            **finishing,
         }
         settings = _settings(chosen, config)
+        _check_finishing(settings)
         if server.store.counts()[QUEUED] >= config.max_queued:
             raise HTTPException(429, f"the queue is full ({config.max_queued} jobs waiting); try again later")
         job_id = new_job_id()
@@ -277,6 +289,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
                 assert style_id is not None
                 shutil.copyfile(GALLERY[style_id].path, staging / names.STYLE)
                 _thumbnail(server, staging / names.STYLE, staging / names.STYLE_THUMB, "the style image")
+            if region.mask is not None:
+                _receive_mask(server, region.mask, staging / names.MASK, settings.invert_mask)
             server.files.publish(job_id)
         finally:
             server.files.discard_staging(job_id)
@@ -298,6 +312,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     async def instant_preview(
         request: Request,
         content: Annotated[UploadFile, File(description="the photo (a small copy is enough)")],
+        region: Annotated[RegionForm, Depends(region_form)],
+        finishing: Annotated[Finishing, Depends(finishing_form)],
         style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
         style_id: Annotated[str | None, Form(description="a bundled painting's id (see /api/styles)")] = None,
         size: Annotated[
@@ -319,23 +335,76 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             "strength": strength,
             "preserve_color": None if preserve_color in ("", "none", "off") else preserve_color,
             "style_scale": style_scale,
+            **region.settings(),
+            **finishing,
         }
         settings = _settings(chosen, config)
-        photo, painting = await anyio.to_thread.run_sync(_preview_inputs, server, content, style, style_id)
+        _check_finishing(settings)
+        folder = server.files.staging(new_job_id())  # the uploads, while the preview is painted
 
         async def wanted() -> bool:
             return not await request.is_disconnected()
 
         try:
+            photo, painting = await anyio.to_thread.run_sync(
+                _preview_inputs, server, folder, content, style, style_id
+            )
+            if region.mask is not None:
+                mask_path = folder / names.MASK
+                await anyio.to_thread.run_sync(
+                    _receive_mask, server, region.mask, mask_path, settings.invert_mask
+                )
+                settings = settings.replace(mask=str(mask_path))
             painted = await server.previewer.paint(photo, painting, settings, wanted)
         except PreviewBusy:
             raise HTTPException(429, "too many previews at once; try again in a moment") from None
-        except UserInputError as error:  # the fast engine's weights are missing
+        except EngineMissing as error:
             raise HTTPException(503, str(error)) from None
+        except UserInputError as error:  # e.g. no face found for mask_mode faces
+            message = str(error).replace(repr(str(folder / names.MASK)), "the mask image")
+            raise HTTPException(422, message.replace(str(folder / names.MASK), "the mask image")) from None
+        finally:
+            server.files.discard_staging(folder.name)
         if painted is None:
             return Response(status_code=204)  # nobody is waiting for it
         headers = {"Cache-Control": "no-store", "X-Brushwork-Seconds": f"{painted.seconds:.3f}"}
         return Response(painted.png, media_type="image/png", headers=headers)
+
+    @app.post(
+        "/api/adjust",
+        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the adjusted picture"}},
+        response_class=Response,
+        dependencies=[Depends(_known_adjust_fields)],
+    )
+    def adjust(
+        image: Annotated[UploadFile, File(description=f"a picture, at most {ADJUST_SIDE} px across")],
+        finishing: Annotated[Finishing, Depends(finishing_form)],
+    ) -> Response:
+        """The after-adjustments applied to an uploaded picture (e.g. an instant preview), as a PNG;
+        nothing is stored. A job's result is adjusted by GET /api/jobs/{id}/result.png instead."""
+        try:
+            after = after_of(finishing)
+        except SettingsError as error:
+            raise HTTPException(422, str(error)) from None
+        folder = server.files.staging(new_job_id())
+        try:
+            _save_upload(server, image, folder / names.CONTENT, "the picture")
+            with server.decodes:
+                picture = _read(server, folder / names.CONTENT, "the picture")
+        finally:
+            server.files.discard_staging(folder.name)
+        if max(picture.size) > ADJUST_SIDE:
+            width, height = picture.size
+            raise HTTPException(
+                413, f"the picture is {width}x{height}: at most {ADJUST_SIDE} px on the long side here"
+            )
+        try:
+            png = server.finisher.picture(picture, after)
+        except FinishBusy:
+            raise HTTPException(429, "too many adjustments at once; try again in a moment") from None
+        except SettingsError as error:
+            raise HTTPException(422, str(error)) from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/jobs", responses=ERRORS)
     def list_jobs(
@@ -374,12 +443,23 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         return _png(server, job_id, name, cache=False)
 
     @app.get("/api/jobs/{job_id}/result.png", responses=ERRORS, response_class=Response)
-    def result(job_id: str, download: bool = False) -> Response:
-        """The finished picture (PNG, with the settings in its text metadata)."""
+    def result(
+        job_id: str, finishing: Annotated[Finishing, Depends(finishing_query)], download: bool = False
+    ) -> Response:
+        """The finished picture (PNG, with the settings in its text metadata), with the job's
+        after-adjustments, or those given here (each one given replaces the job's). The painting is
+        not made again: the job keeps it unadjusted and adjusts a copy on each request."""
         view = server.view(job_id)
         if view.state != "done":
             raise HTTPException(404, f"the job is {view.state}, there is no result")
-        response = _png(server, job_id, names.RESULT, cache=True)
+        try:
+            after = after_of({**view.settings, **{k: v for k, v in finishing.items() if v is not None}})
+        except SettingsError as error:
+            raise HTTPException(422, str(error)) from None
+        if after.is_identity:
+            response = _png(server, job_id, names.RESULT, cache=True)
+        else:
+            response = _adjusted(server, job_id, after)
         if download:
             response.headers["Content-Disposition"] = f'attachment; filename="brushwork-{job_id[:8]}.png"'
         return response
@@ -426,6 +506,73 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     return app
 
 
+@dataclass(frozen=True)
+class RegionForm:
+    """Where to paint, as the form gave it."""
+
+    mask: UploadFile | None
+    mask_mode: str | None
+    invert_mask: bool | None
+    protect_faces: bool | None
+
+    def settings(self) -> dict[str, Any]:
+        """The Settings fields; an uploaded mask is named by its stored file (``files.MASK``)."""
+        mode = None if self.mask_mode in ("", "none", "whole") else self.mask_mode
+        if mode is not None and mode not in MASK_MODES:
+            raise HTTPException(422, f"mask_mode must be one of {', '.join(MASK_MODES)}, got {mode!r}")
+        if mode is not None and self.mask is not None:
+            raise HTTPException(422, "give either a mask image (mask) or a mask_mode, not both")
+        mask = names.MASK if self.mask is not None else mode
+        return {"mask": mask, "invert_mask": self.invert_mask, "protect_faces": self.protect_faces}
+
+
+def region_form(
+    mask: Annotated[
+        UploadFile | None,
+        File(description="a mask image: white paints, black keeps the photo, grey partly (or mask_mode)"),
+    ] = None,
+    mask_mode: Annotated[
+        str | None,
+        Form(description="paint only the subject, the background or the faces found in the photo"),
+    ] = None,
+    invert_mask: Annotated[bool | None, Form(description="paint where the mask is black instead")] = None,
+    protect_faces: Annotated[bool | None, Form(description="detected faces keep most of the photo")] = None,
+) -> RegionForm:
+    return RegionForm(mask, mask_mode, invert_mask, protect_faces)
+
+
+Finishing = dict[str, float | None]
+
+
+def finishing_form(
+    brightness: Annotated[float | None, Form(description="after: factor, 1 = unchanged (0-4)")] = None,
+    contrast: Annotated[float | None, Form(description="after: factor, 1 = unchanged (0-4)")] = None,
+    saturation: Annotated[float | None, Form(description="after: factor, 1 = unchanged (0-4)")] = None,
+    hue: Annotated[float | None, Form(description="after: degrees round the colour wheel (-180-180)")] = None,
+    sharpen: Annotated[float | None, Form(description="after: unsharp-mask amount, 0 = off (0-5)")] = None,
+    denoise: Annotated[float | None, Form(description="after: 0 = off to 1")] = None,
+) -> Finishing:
+    return {
+        "brightness": brightness, "contrast": contrast, "saturation": saturation,
+        "hue": hue, "sharpen": sharpen, "denoise": denoise,
+    }  # fmt: skip
+
+
+def finishing_query(
+    brightness: Annotated[float | None, Query(description="factor, 1 = unchanged (0-4)")] = None,
+    contrast: Annotated[float | None, Query(description="factor, 1 = unchanged (0-4)")] = None,
+    saturation: Annotated[float | None, Query(description="factor, 1 = unchanged (0-4)")] = None,
+    hue: Annotated[float | None, Query(description="degrees round the colour wheel (-180-180)")] = None,
+    sharpen: Annotated[float | None, Query(description="unsharp-mask amount, 0 = off (0-5)")] = None,
+    denoise: Annotated[float | None, Query(description="0 = off to 1")] = None,
+) -> Finishing:
+    return finishing_form(brightness, contrast, saturation, hue, sharpen, denoise)
+
+
+REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces")
+FINISHING_FIELDS = ("brightness", "contrast", "saturation", "hue", "sharpen", "denoise")
+
+
 # The form fields of POST /api/jobs (a test checks them against the endpoint's parameters).
 JOB_FIELDS = frozenset(
     (
@@ -441,12 +588,26 @@ JOB_FIELDS = frozenset(
         "seed",
         "method",
         "init",
+        *REGION_FIELDS,
+        *FINISHING_FIELDS,
     )
 )
 # The form fields of POST /api/preview.
 PREVIEW_FIELDS = frozenset(
-    ("content", "style", "style_id", "size", "strength", "preserve_color", "style_scale")
+    (
+        "content",
+        "style",
+        "style_id",
+        "size",
+        "strength",
+        "preserve_color",
+        "style_scale",
+        *REGION_FIELDS,
+        *FINISHING_FIELDS,
+    )
 )
+# The form fields of POST /api/adjust.
+ADJUST_FIELDS = frozenset(("image", *FINISHING_FIELDS))
 
 
 async def _known_job_fields(request: Request) -> None:
@@ -455,6 +616,10 @@ async def _known_job_fields(request: Request) -> None:
 
 async def _known_preview_fields(request: Request) -> None:
     await _known_fields(request, PREVIEW_FIELDS)
+
+
+async def _known_adjust_fields(request: Request) -> None:
+    await _known_fields(request, ADJUST_FIELDS)
 
 
 async def _known_fields(request: Request, fields: frozenset[str]) -> None:
@@ -498,25 +663,40 @@ def _receive_image(
 
 
 def _preview_inputs(
-    server: Server, content: UploadFile, style: UploadFile | None, style_id: str | None
+    server: Server, folder: Path, content: UploadFile, style: UploadFile | None, style_id: str | None
 ) -> tuple[imageio.Picture, imageio.Picture]:
     """The decoded photo and painting of a preview request (the uploads pass through a staging
-    folder, removed at once, or at the next start after a crash)."""
-    folder = server.files.staging(new_job_id())
+    folder, which the caller removes, or the next start after a crash)."""
+    _save_upload(server, content, folder / names.CONTENT, "the content image")
+    if style is not None:
+        style_path = folder / names.STYLE
+        _save_upload(server, style, style_path, "the style image")
+    else:
+        assert style_id is not None
+        style_path = GALLERY[style_id].path
+    with server.decodes:
+        photo = _read(server, folder / names.CONTENT, "the content image")
+        painting = _read(server, style_path, "the style image", MIN_STYLE_SIDE)
+    return photo, painting
+
+
+def _receive_mask(server: Server, upload: UploadFile, target: Path, inverted: bool) -> None:
+    """Copy a mask upload to ``target``; 400 unless it decodes and paints somewhere."""
+    _save_upload(server, upload, target, "the mask image")
+    with server.decodes:
+        mask = mask_from_picture(_read(server, target, "the mask image"))
     try:
-        _save_upload(server, content, folder / names.CONTENT, "the content image")
-        if style is not None:
-            style_path = folder / names.STYLE
-            _save_upload(server, style, style_path, "the style image")
-        else:
-            assert style_id is not None
-            style_path = GALLERY[style_id].path
-        with server.decodes:
-            photo = _read(server, folder / names.CONTENT, "the content image")
-            painting = _read(server, style_path, "the style image", MIN_STYLE_SIDE)
-        return photo, painting
-    finally:
-        server.files.discard_staging(folder.name)
+        check_coverage(invert(mask) if inverted else mask, "the mask image", inverted=inverted)
+    except UserInputError as error:
+        raise HTTPException(400, str(error)) from None
+
+
+def _check_finishing(settings: Settings) -> None:
+    """422 for adjustments the result endpoint would refuse at this size (the longest it may be)."""
+    try:
+        check_work(settings.after, (settings.size, settings.size))
+    except SettingsError as error:
+        raise HTTPException(422, str(error)) from None
 
 
 def _save_upload(server: Server, upload: UploadFile, target: Path, what: str) -> None:
@@ -564,6 +744,19 @@ def _png(server: Server, job_id: str, name: str, *, cache: bool) -> Response:
         raise HTTPException(404, "this image does not exist (yet)") from None
     headers = {"Cache-Control": "private, max-age=3600" if cache else "no-store"}
     return Response(data, media_type="image/png", headers=headers)
+
+
+def _adjusted(server: Server, job_id: str, after: After) -> Response:
+    source = server.files.path(job_id, names.RESULT)
+    if not source.is_file():
+        raise HTTPException(404, "this image does not exist (yet)")
+    try:
+        png = server.finisher.stored(source, after, job_id)
+    except FinishBusy:
+        raise HTTPException(429, "too many adjustments at once; try again in a moment") from None
+    except UserInputError as error:  # denoise on a very large result
+        raise HTTPException(422, str(error)) from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 async def _events(server: Server, job_id: str, first: JobView, request: Request) -> AsyncIterator[str]:

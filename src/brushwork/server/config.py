@@ -66,5 +66,5 @@ class ServerConfig:
 
     @property
     def max_body_bytes(self) -> int:
-        """A whole request: two images and a few form fields."""
-        return 2 * self.max_upload_bytes + 256 * 1024
+        """A whole request: three images (photo, painting, mask) and a few form fields."""
+        return 3 * self.max_upload_bytes + 256 * 1024

@@ -17,6 +17,7 @@ JOB_ID = re.compile(r"[0-9a-f]{32}")
 
 CONTENT = "content.upload"  # the uploaded bytes, as sent
 STYLE = "style.upload"
+MASK = "mask.upload"  # where to paint, when the job came with a mask image
 CONTENT_THUMB = "content.png"  # small copies the server decoded and wrote itself
 STYLE_THUMB = "style.png"
 PREVIEW = "preview.png"  # the picture so far, while the job runs

@@ -22,6 +22,8 @@ from PIL import Image
 
 from brushwork.api import stylize
 from brushwork.config import Settings
+from brushwork.engines.feedforward.weights import PREDICTOR_FILE, TRANSFORM_FILE, load_graph
+from brushwork.errors import UserInputError
 from brushwork.imageio import Picture
 from brushwork.progress import FloatImage
 
@@ -34,6 +36,10 @@ WARM_UP_SIDE = 64
 
 class PreviewBusy(Exception):
     """Too many previews are waiting already."""
+
+
+class EngineMissing(Exception):
+    """The fast engine's weights are not installed (or damaged): no preview can be painted."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ class Previewer:
 
     def _paint(self, content: Picture, style: Picture, settings: Settings) -> PreviewImage:
         with self._painting:
+            try:  # read once and kept; told apart from the request's own problems (a mask, a face)
+                for name in (PREDICTOR_FILE, TRANSFORM_FILE):
+                    load_graph(name)
+            except UserInputError as error:
+                raise EngineMissing(str(error)) from None
             result = stylize(content, style, settings=settings, device=self.device)
         return PreviewImage(png=encode_png(result.image), seconds=result.timings["total"])
 

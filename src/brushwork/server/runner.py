@@ -7,6 +7,7 @@ callback, which ends ``stylize`` at its next loss evaluation.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -19,9 +20,11 @@ from brushwork.api import Progress, stylize
 from brushwork.config import Settings
 from brushwork.engines.optimize.engine import pyramid_sizes
 from brushwork.errors import ImageReadError, UserInputError
+from brushwork.finishing.after import apply_after
 from brushwork.server import files as names
 from brushwork.server.config import ServerConfig
 from brushwork.server.files import JobFiles
+from brushwork.server.finish import NEUTRAL, after_of
 from brushwork.server.store import CANCELLED, DONE, FAILED, Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,14 @@ def thumbnail_size(size: tuple[int, int]) -> tuple[int, int]:
 
 def settings_of(job: Job) -> Settings:
     return Settings(**job.settings)
+
+
+def paint_settings(settings: Settings, mask_path: str) -> Settings:
+    """What a job is painted with: its uploaded mask (stored as ``files.MASK``) at ``mask_path``, and
+    no after-adjustments, which the result endpoint applies on request (the job keeps the painting
+    as it came, so finishing it differently needs no new transfer)."""
+    mask = mask_path if settings.mask == names.MASK else settings.mask
+    return settings.replace(mask=mask, **NEUTRAL)
 
 
 class Runner:
@@ -141,6 +152,7 @@ class Runner:
     def _run(self, job: Job) -> None:
         total = 0
         done = 0
+        mask_path = str(self.files.path(job.id, names.MASK))
         try:
             settings = settings_of(job)
             content = self._read(job, names.CONTENT, "the content image")
@@ -149,10 +161,14 @@ class Runner:
             total = sum(count for count, _ in plan)
             self._live[job.id] = Live(0, total, 1, len(plan), None, 0.0, None, 0)
             callback = _Reporter(self, job.id, plan)
-            result = stylize(content, style, settings=settings, device=self.device, callback=callback)
+            painting = paint_settings(settings, mask_path)
+            result = stylize(content, style, settings=painting, device=self.device, callback=callback)
             done = callback.done
+            # the record names the uploaded mask as the job does, not by the server's path
+            result = dataclasses.replace(result, settings=result.settings.replace(mask=settings.mask))
             result.save(self.files.path(job.id, names.RESULT))
             thumb = imageio.resize(result.image, thumbnail_size(result.size))
+            thumb = apply_after(after_of(job.settings), thumb)  # the history shows the job as asked
             imageio.write_image(self.files.path(job.id, names.RESULT_THUMB), thumb)
             self.store.finish(
                 job.id, DONE, done=done, total=total, seconds=result.timings["total"], size=result.size
@@ -163,7 +179,8 @@ class Runner:
         except ServerStopping:
             self.store.release(job.id)
         except UserInputError as error:
-            self.store.finish(job.id, FAILED, error=str(error), done=self._done(job.id), total=total)
+            message = str(error).replace(repr(mask_path), "the mask image").replace(mask_path, "the mask")
+            self.store.finish(job.id, FAILED, error=message, done=self._done(job.id), total=total)
         except Exception as error:
             log.exception("job %s failed", job.id)
             message = f"internal error: {type(error).__name__}: {error}"

@@ -5,6 +5,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   styleId: null, styleFile: null, contentFile: null, current: null, currentState: null, events: null, shown: "",
   photoSmall: null, styleSmall: null, // the small copies previews send
+  maskFile: null, maskSmall: null, // an uploaded mask, and the copy previews send
+  shownKind: "", // what state.shown is: "preview", "running" (a job's picture so far), "result" or "content"
+  downloadBase: "", // the result's download link, before the finishing values
+  result: null, // the shown job's result link and its own finishing (result.png's default view)
 };
 
 const PREVIEW_SIDE = 512; // the server paints previews at most this large
@@ -13,7 +17,13 @@ const PREVIEW_DELAY_MS = 150; // after the last move of a slider
 const BUSY_RETRY_MS = 500;
 // One preview request at a time: a change while one is under way asks for another once it is back
 // (each shown picture is newer than the last); a new photo or painting, or a job, aborts it.
-const preview = { timer: 0, controller: null, again: false, url: "", photos: 0, paintings: 0 };
+const preview = { timer: 0, controller: null, again: false, url: "", blob: null, photos: 0, paintings: 0, masks: 0 };
+// Finishing (brightness ... denoise) is a view of the painting, never a new transfer: CSS filters show
+// an approximation at once, then the server's exact picture replaces it (result.png with the values,
+// or /api/adjust for a quick preview); sharpen and denoise have no CSS equivalent and show only then.
+const FINISHING = ["brightness", "contrast", "saturation", "hue", "sharpen", "denoise"];
+const FINISH_DELAY_MS = 250;
+const finish = { timer: 0, turn: 0, url: "" };
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -197,6 +207,7 @@ async function sendPreview() {
   form.append("strength", $("strength").value);
   form.append("style_scale", $("style-scale").value);
   if ($("preserve-color").value) form.append("preserve_color", $("preserve-color").value);
+  appendRegion(form, state.maskSmall);
   const controller = new AbortController();
   preview.controller = controller;
   const started = performance.now();
@@ -233,7 +244,8 @@ async function sendPreview() {
 function showPreview(blob, seconds) {
   const old = preview.url;
   preview.url = URL.createObjectURL(blob);
-  setPicture(preview.url);
+  preview.blob = blob;
+  setPicture(preview.url, "preview");
   if (old) URL.revokeObjectURL(old);
   $("progress").value = 0;
   showStatus(`Quick preview in ${seconds.toFixed(1)} s. Start painting to refine it.`, false);
@@ -245,6 +257,194 @@ function showStatus(message, failed) {
   const text = $("progress-text");
   text.textContent = message;
   text.classList.toggle("failed", failed);
+}
+
+// ------------------------------------------------------------------------------------------ region
+
+function appendRegion(form, maskFile) {
+  const region = $("region").value;
+  if (region === "upload") {
+    if (maskFile) form.append("mask", maskFile, maskFile.name || "mask.png");
+    if (maskFile && $("invert-mask").checked) form.append("invert_mask", "true");
+  } else if (region) {
+    form.append("mask_mode", region);
+  }
+  if ($("protect-faces").checked) form.append("protect_faces", "true");
+}
+
+// A PNG copy of a mask at most `side` pixels on its long side, its transparency kept (a cut-out's
+// alpha is the mask); the file itself where the browser cannot decode it.
+async function shrinkMask(file, side) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+    return blob || file;
+  } catch (_) {
+    return file;
+  }
+}
+
+function wireRegion() {
+  const changed = () => {
+    $("mask-row").hidden = $("region").value !== "upload"; // the whole picture until a mask is chosen
+    stopPreviews();
+    requestPreview(0);
+  };
+  $("region").addEventListener("change", changed);
+  $("invert-mask").addEventListener("change", changed);
+  $("protect-faces").addEventListener("change", changed);
+  $("mask-input").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    state.maskFile = file || null;
+    state.maskSmall = null;
+    const choice = ++preview.masks;
+    const small = file ? await shrinkMask(file, PREVIEW_SIDE) : null;
+    if (choice !== preview.masks) return; // another mask was chosen meanwhile
+    state.maskSmall = small;
+    changed();
+  });
+}
+
+// ------------------------------------------------------------------------------------------ finishing
+
+function neutral(name) {
+  return Number($(name).dataset.neutral);
+}
+
+function finishingValues() {
+  const values = {};
+  for (const name of FINISHING) values[name] = Number($(name).value);
+  return values;
+}
+
+// "brightness=1.2&sharpen=1": the values that change something, in the API's names
+function finishingQuery(values) {
+  return FINISHING.filter((name) => values[name] !== neutral(name)).map((name) => `${name}=${values[name]}`).join("&");
+}
+
+// The same for result.png, which applies the job's own finishing unless told otherwise: those values
+// are always given, even when neutral.
+function resultQuery(values) {
+  const own = state.result ? state.result.settings : {};
+  const given = (name) => values[name] !== neutral(name) || (own[name] != null && own[name] !== neutral(name));
+  return FINISHING.filter(given).map((name) => `${name}=${values[name]}`).join("&");
+}
+
+function withQuery(url, query, joiner = "?") {
+  return query ? `${url}${joiner}${query}` : url;
+}
+
+// The job's painting as it came (result.png without the job's own finishing)
+function resultPainting(job) {
+  state.result = { url: job.links.result, settings: job.settings || {} };
+  const unadjusted = {};
+  for (const name of FINISHING) unadjusted[name] = neutral(name);
+  return withQuery(job.links.result, resultQuery(unadjusted));
+}
+
+function cssFilter(values) {
+  return `brightness(${values.brightness}) contrast(${values.contrast}) saturate(${values.saturation}) hue-rotate(${values.hue}deg)`;
+}
+
+function setFinishing(settings) {
+  for (const name of FINISHING) {
+    const value = settings && settings[name] != null ? settings[name] : neutral(name);
+    $(name).value = String(value);
+  }
+  showFinishingValues();
+}
+
+function showFinishingValues() {
+  const values = finishingValues();
+  for (const name of FINISHING) {
+    $(`${name}-value`).textContent = name === "hue" ? `${values.hue}°` : values[name].toFixed(2);
+  }
+}
+
+function updateDownload() {
+  if (!state.downloadBase) return;
+  $("download").href = withQuery(state.downloadBase, resultQuery(finishingValues()), "&");
+}
+
+function wireFinishing() {
+  const moved = () => {
+    showFinishingValues();
+    updateDownload();
+    showFinished(FINISH_DELAY_MS);
+  };
+  for (const name of FINISHING) $(name).addEventListener("input", moved);
+  $("finish-reset").addEventListener("click", () => {
+    setFinishing(null);
+    moved();
+  });
+  showFinishingValues();
+}
+
+// Show state.shown as the sliders say: at once with CSS filters, then (after `delay`) the exact picture.
+function showFinished(delay) {
+  const turn = ++finish.turn;
+  clearTimeout(finish.timer);
+  $("finish-error").textContent = "";
+  const values = finishingValues();
+  const query = finishingQuery(values);
+  const exact = state.shownKind === "result" || (state.shownKind === "preview" && preview.blob);
+  if (!query || state.shownKind === "content") {
+    showImage(state.shown, "", "");
+    return;
+  }
+  showImage(state.shown, cssFilter(values), "");
+  if (exact) finish.timer = setTimeout(() => fetchFinished(turn, query), delay);
+}
+
+function showImage(url, filter, finishing) {
+  const img = $("picture");
+  if (img.getAttribute("src") !== url) img.src = url;
+  img.style.filter = filter;
+  img.dataset.finishing = finishing;
+}
+
+async function fetchFinished(turn, query) {
+  let response;
+  try {
+    if (state.shownKind === "result") {
+      response = await fetch(withQuery(state.result.url, resultQuery(finishingValues())));
+    } else {
+      const form = new FormData();
+      form.append("image", preview.blob, "preview.png");
+      for (const part of query.split("&")) form.append(...part.split("="));
+      response = await fetch("/api/adjust", { method: "POST", body: form });
+    }
+    if (turn !== finish.turn) return;
+    if (response.status === 429) { // others are adjusting: ask again shortly
+      finish.timer = setTimeout(() => fetchFinished(turn, query), BUSY_RETRY_MS);
+      return;
+    }
+    if (!response.ok) {
+      let problem = `HTTP ${response.status}`;
+      try { problem = (await response.json()).error || problem; } catch (_) { /* not JSON */ }
+      $("finish-error").textContent = `Finishing failed: ${problem}`;
+      return;
+    }
+    const blob = await response.blob();
+    if (turn !== finish.turn) return;
+    const url = URL.createObjectURL(blob);
+    const probe = new Image(); // decoded before it replaces the filtered picture: no flash
+    probe.src = url;
+    await probe.decode().catch(() => {});
+    if (turn !== finish.turn) { URL.revokeObjectURL(url); return; }
+    const old = finish.url;
+    finish.url = url;
+    showImage(url, "", query);
+    if (old) URL.revokeObjectURL(old);
+  } catch (e) {
+    if (turn === finish.turn) $("finish-error").textContent = `Finishing failed: ${e.message}`;
+  }
 }
 
 // ------------------------------------------------------------------------------------------ a job
@@ -264,6 +464,13 @@ async function start(event) {
   form.append("strength", $("strength").value);
   if ($("preserve-color").value) form.append("preserve_color", $("preserve-color").value);
   if (Number($("style-scale").value) !== 1) form.append("style_scale", $("style-scale").value);
+  if ($("region").value === "upload" && !state.maskFile) {
+    error.textContent = "Choose a mask image, or another region.";
+    return;
+  }
+  appendRegion(form, state.maskFile);
+  const values = finishingValues(); // the job's own finishing; the sliders can change it afterwards
+  for (const name of FINISHING) if (values[name] !== neutral(name)) form.append(name, String(values[name]));
   if (instant) {
     form.append("method", "fast");
   } else { // the optimizer starts from the quick preview's picture and refines it
@@ -290,7 +497,10 @@ function follow(job, keepPicture = false) {
   state.events = null;
   stopPreviews();
   state.current = job.id;
-  if (!keepPicture) state.shown = "";
+  if (!keepPicture) {
+    state.shown = "";
+    setFinishing(job.settings);
+  }
   show(job);
   if (job.state !== "queued" && job.state !== "running") return;
   const events = new EventSource(job.links.events);
@@ -306,14 +516,15 @@ function follow(job, keepPicture = false) {
   });
 }
 
-function setPicture(url) {
+// url: the picture as painted; the finishing sliders' view of it is what is shown
+function setPicture(url, kind) {
   if (!url || url === state.shown) return;
   state.shown = url;
-  const img = $("picture");
-  img.src = url;
-  img.hidden = false;
+  state.shownKind = kind;
+  $("picture").hidden = false;
   $("placeholder").hidden = true;
-  $("picture-label").hidden = url !== preview.url;
+  $("picture-label").hidden = kind !== "preview";
+  showFinished(0);
 }
 
 function show(job) {
@@ -338,14 +549,15 @@ function show(job) {
   } else {
     text.textContent = "Cancelled.";
   }
-  if (job.state === "done") setPicture(job.links.result);
-  else if (job.links.preview) setPicture(job.links.preview);
-  else if (!state.shown) setPicture(job.links.content);
+  if (job.state === "done") setPicture(resultPainting(job), "result");
+  else if (job.links.preview) setPicture(job.links.preview, "running");
+  else if (!state.shown) setPicture(job.links.content, "content");
   $("cancel").hidden = !(job.state === "queued" || job.state === "running");
   const download = $("download");
   download.hidden = job.state !== "done";
   if (job.state === "done") {
-    download.href = job.links.download;
+    state.downloadBase = job.links.download;
+    updateDownload();
     download.setAttribute("download", `brushwork-${job.id.slice(0, 8)}.png`);
   }
   for (const item of document.querySelectorAll("#history li")) {
@@ -432,6 +644,8 @@ async function main() {
   $("server-info").textContent =
     `${info.device} · ${info.workers} worker${info.workers > 1 ? "s" : ""} · ${c.running} running, ${c.queued} queued`;
   wireControls(info);
+  wireRegion();
+  wireFinishing();
   buildGallery(await api("/api/styles"));
   $("job-form").addEventListener("submit", start);
   $("cancel").addEventListener("click", cancelCurrent);
