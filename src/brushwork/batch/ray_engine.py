@@ -1,0 +1,132 @@
+"""The Ray engine: one Ray task per item (Ray core), each asking for its CPUs (and GPUs).
+
+Ray is an optional extra (``pip install 'brushwork[ray]'``). Tasks get paths, not pixels, so inputs
+and the output folder must be on a filesystem every node sees at the same path. Ray's own task
+retries are off: a task lost with its worker or node comes back to the driver as a ``died`` attempt,
+which the driver records in the ledger and submits again, as it does for the local engine; a user's
+mistake (an unreadable image) comes back as a failed attempt and is not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from brushwork.batch.worker import Attempt, Event, Task, one_line, run_task
+from brushwork.errors import UserInputError
+
+INSTALL_HINT = "--engine ray needs Ray: pip install 'brushwork[ray]'"
+CONNECT_SECONDS = 5.0
+
+
+def require_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise UserInputError(INSTALL_HINT) from None
+    return ray
+
+
+def stylize_item(task: Task, threads: int) -> Attempt:
+    """The Ray task (its process is titled ``ray::stylize_item`` while it runs)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    return run_task(task)
+
+
+def check_reachable(address: str) -> None:
+    """Ray retries an address where nothing listens for minutes; a TCP connect answers in seconds."""
+    if "://" in address or ":" not in address:  # Ray Client, or "auto" (Ray's own lookup)
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except ValueError:
+        raise UserInputError(f"--address must be HOST:PORT, got {address!r}") from None
+    except OSError as error:
+        raise UserInputError(
+            f"cannot reach the Ray cluster at {address} ({error.strerror or error}): is `ray start --head` "
+            "running there?"
+        ) from None
+
+
+def _is_loopback(address: str) -> bool:
+    if "://" in address:  # Ray Client (ray://) takes no node address
+        return False
+    host = address.rsplit(":", 1)[0]
+    return host == "localhost" or host.startswith("127.")
+
+
+class RayEngine:
+    def __init__(self, address: str | None, threads: int, gpus: float) -> None:
+        ray = require_ray()
+        self._ray = ray
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # nothing leaves the cluster
+        self._owns_session = not ray.is_initialized()
+        if self._owns_session:
+            common: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+            try:
+                if address is None:  # a private instance ("local": never a cluster found running here)
+                    # Without this, Ray 2.5x writes ~/.ray/auth_token for it, and every `ray start` on
+                    # this machine afterwards demands that token from its drivers.
+                    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+                    ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+                elif _is_loopback(address):  # a cluster on this machine: no outside address is needed
+                    ray.init(address=address, _node_ip_address="127.0.0.1", **common)
+                else:
+                    ray.init(address=address, **common)
+            except (ConnectionError, ValueError) as error:
+                where = f"at {address}" if address else "on this machine"
+                raise UserInputError(f"cannot start or reach Ray {where}: {one_line(error)}") from None
+        self.threads = threads
+        cpus = float(ray.cluster_resources().get("CPU", 1.0))
+        self.workers = max(1, int(cpus // threads))
+        # Enough queued that no CPU waits, few enough that a large batch is not all submitted at once.
+        self._limit = 2 * self.workers
+        self._remote = ray.remote(stylize_item).options(num_cpus=threads, num_gpus=gpus, max_retries=0)
+        self._pending: dict[Any, Task] = {}
+
+    def capacity(self) -> int:
+        return max(0, self._limit - len(self._pending))
+
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    def submit(self, task: Task) -> None:
+        self._pending[self._remote.remote(task, self.threads)] = task
+
+    def wait(self, timeout: float) -> list[Event]:
+        if not self._pending:
+            return []
+        refs = list(self._pending)
+        ready, _ = self._ray.wait(refs, num_returns=1, timeout=timeout)
+        if ready:
+            ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0)
+        events: list[Event] = []
+        for ref in ready:
+            task = self._pending.pop(ref)
+            try:
+                events.append(self._ray.get(ref))
+            except self._ray.exceptions.RayError as error:  # the worker or its node was lost
+                events.append(
+                    Attempt(
+                        item=task.item,
+                        key=task.key,
+                        attempt=task.attempt,
+                        status="died",
+                        seconds=0.0,
+                        error_type=type(error).__name__,
+                        message=one_line(error).split(". ")[0],
+                    )
+                )
+        return events
+
+    def close(self) -> None:
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending.clear()
+        if self._owns_session:
+            self._ray.shutdown()

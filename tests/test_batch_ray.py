@@ -1,0 +1,217 @@
+"""``brushwork batch --engine ray`` against a real Ray instance (a head with 2 CPUs) started by the test.
+
+Ray picks its node address from the network interfaces and probes a public address to find it; so the
+head, its workers and the driver all run in a private network namespace that has only loopback, where
+Ray runs as node 127.0.0.1 and no traffic can leave the machine. That needs root (``unshare --net``) and
+util-linux's nsenter: elsewhere these tests are skipped, except in CI (CI=true), where they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from batchkit import SLOW_FLAGS, STYLE, TINY_FLAGS, attempts, copy_images, ledger, mixed_folder, outputs
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray head and two drivers: about half a minute
+
+RAY_PORT = 6379  # free: nothing else listens in the private namespace
+ADDRESS = f"127.0.0.1:{RAY_PORT}"
+BIN = Path(sys.executable).parent
+TASK_TITLE = "ray::stylize_item"  # a Ray worker's process title while it runs an item
+
+
+def _unavailable() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root for a private network namespace (unshare --net)"
+    for tool in ("unshare", "nsenter", "ip"):
+        if shutil.which(tool) is None:
+            return f"needs {tool} (apt-get install util-linux iproute2)"
+    if shutil.which("ray", path=str(BIN)) is None:
+        return "needs the ray command beside this Python (pip install 'brushwork[ray]')"
+    return None
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A network namespace with only loopback, held open by a sleeping process."""
+
+    holder: int
+
+    def command(self, *argv: object) -> list[str]:
+        return ["nsenter", f"--net=/proc/{self.holder}/ns/net", "--", *map(str, argv)]
+
+    def pids(self) -> list[int]:
+        """Every process in the namespace but the holder: what the tests started there."""
+        mine = os.readlink(f"/proc/{self.holder}/ns/net")
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != self.holder:
+                try:
+                    if os.readlink(f"/proc/{entry}/ns/net") == mine:
+                        found.append(int(entry))
+                except OSError:
+                    continue
+        return found
+
+
+@pytest.fixture(scope="module")
+def namespace() -> Iterator[Namespace]:
+    reason = _unavailable()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"Ray tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    holder = subprocess.Popen(
+        ["unshare", "--net", "sh", "-c", "ip link set lo up && echo ready && exec sleep 3600"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    space = Namespace(holder.pid)
+    try:
+        yield space
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in space.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + 5
+            while space.pids() and time.monotonic() < deadline:
+                time.sleep(0.1)
+        holder.kill()
+        holder.wait()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    # No token files in the home folder (Ray 2.5x makes one for a private instance, and a later head
+    # then expects it): nothing here is reachable from outside the namespace anyway.
+    env["RAY_AUTH_MODE"] = "disabled"
+    return env
+
+
+@pytest.fixture(scope="module")
+def cluster(namespace: Namespace) -> Iterator[Namespace]:
+    temp = tempfile.mkdtemp(prefix="bwray", dir="/tmp")  # short: Ray's socket paths have a length limit
+    start = namespace.command(
+        BIN / "ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", RAY_PORT,
+        "--num-cpus", 2, "--num-gpus", 0, "--disable-usage-stats", "--include-dashboard=false",
+        "--object-store-memory", 100 * 2**20, "--temp-dir", temp,
+    )  # fmt: skip
+    started = subprocess.run(start, env=_env(), capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield namespace
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def batch_command(namespace: Namespace, *argv: object) -> list[str]:
+    common = ["--engine", "ray", "--address", ADDRESS, "--threads", 1, "--quiet", "--json"]
+    return namespace.command(sys.executable, "-m", "brushwork", "batch", *argv, *common)
+
+
+def test_without_an_address_a_private_ray_instance_runs_the_batch(
+    namespace: Namespace, tmp_path: Path
+) -> None:
+    """Runs before the cluster starts (module order); its Ray keeps its files in a temporary folder."""
+    copy_images(tmp_path / "in", ["tubingen.jpg", "lion.jpg"])
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "brushwork", "batch", tmp_path / "in", "--styles", STYLE, "-o", out]
+    command = namespace.command(*argv, *TINY_FLAGS, "--engine", "ray", "--threads", 1, "--quiet", "--json")
+    temp = tempfile.mkdtemp(prefix="bwray", dir="/tmp")
+    had_token = (Path.home() / ".ray" / "auth_token").exists()
+    env = {**_env(), "RAY_TMPDIR": temp}
+    del env["RAY_AUTH_MODE"]  # what brushwork itself does about it is under test
+    try:
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["engine"], summary["done"], summary["failed"]) == ("ray", 2, 0)
+    assert set(outputs(out)) == {"tubingen__starry_night.png", "lion__starry_night.png"}
+    assert {e["host"] for e in attempts(out)} and all(e["pid"] for e in attempts(out))
+    assert not (Path.home() / ".ray" / "auth_token").exists() or had_token  # no token left behind
+
+
+def test_a_mixed_folder_on_ray_gives_every_good_output_and_does_not_retry_a_bad_image(
+    cluster: Namespace, tmp_path: Path
+) -> None:
+    photos = mixed_folder(tmp_path)
+    out = tmp_path / "out"
+    command = batch_command(cluster, photos, "--styles", STYLE, "-o", out, *TINY_FLAGS)
+    run = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=180)
+    assert run.returncode == 3, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["engine"], summary["workers"]) == ("ray", 2)
+    assert (summary["done"], summary["failed"], summary["ignored"], summary["retries"]) == (2, 1, 1, 0)
+    assert set(outputs(out)) == {"tubingen__starry_night.png", "trip/lion__starry_night.png"}
+    broken = [e for e in ledger(out) if e.get("item") == "trip/broken__starry_night.png"]
+    assert [(e["status"], e["error_type"]) for e in broken] == [("failed", "ImageReadError")]
+    assert all(e["host"] and e["pid"] for e in attempts(out))
+
+
+def _task_processes(namespace: Namespace) -> list[int]:
+    found = []
+    for pid in namespace.pids():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        except OSError:
+            continue
+        if title.startswith(TASK_TITLE):
+            found.append(pid)
+    return found
+
+
+def test_a_ray_worker_killed_mid_item_is_retried_and_nothing_is_lost_or_doubled(
+    cluster: Namespace, tmp_path: Path
+) -> None:
+    copy_images(tmp_path / "in", ["tubingen.jpg", "lion.jpg", "face.jpg"])
+    out = tmp_path / "out"
+    command = batch_command(cluster, tmp_path / "in", "--styles", STYLE, "-o", out, *SLOW_FLAGS)
+    driver = subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    try:
+        deadline = time.monotonic() + 120
+        while killed is None and driver.poll() is None and time.monotonic() < deadline:
+            running = _task_processes(cluster)
+            if running:
+                time.sleep(0.1)  # into the item
+                os.kill(running[0], signal.SIGKILL)
+                killed = running[0]
+            time.sleep(0.02)
+        stdout, stderr = driver.communicate(timeout=180)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert killed is not None, "no Ray task was seen running"
+    assert driver.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert (summary["done"], summary["failed"], summary["retries"]) == (3, 0, 1)
+    entries = attempts(out)
+    retried = [e for e in entries if e["status"] == "retrying"]
+    assert len(retried) == 1 and retried[0]["error_type"] == "WorkerCrashedError"
+    tries = [(e["status"], e["attempt"]) for e in entries if e["item"] == retried[0]["item"]]
+    assert tries == [("retrying", 1), ("done", 2)]
+    done = [e["item"] for e in entries if e["status"] == "done"]
+    assert sorted(done) == sorted(set(done)) == sorted(outputs(out))
+    assert len(done) == 3 and all(outputs(out).values())
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
