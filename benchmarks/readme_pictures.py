@@ -32,6 +32,31 @@ ENGINES = [
 ENGINE_PAIRS = [("tubingen", "starry_night"), ("golden_gate", "the_scream"), ("face", "kandinsky")]
 
 
+# The regions picture: (photo, painting, [(column title, overrides)]), at 512 px, draft quality.
+REGIONS = [
+    ("face", "starry_night", [("whole picture", {}), ("--mask background", {"mask": "background"}),
+                              ("--protect-faces", {"protect_faces": True})]),
+    ("sailboat", "kandinsky", [("whole picture", {}), ("--mask background", {"mask": "background"}),
+                               ("--mask subject", {"mask": "subject"})]),
+]  # fmt: skip
+
+
+def regions_sheet(size: int) -> Image.Image:
+    rows, row_labels = [], []
+    for content_name, style_name, columns in REGIONS:
+        content = SHARED / "content" / f"{content_name}.jpg"
+        style = SHARED / "style" / f"{style_name}.jpg"
+        row: list[object] = [content]
+        for title, overrides in columns:
+            settings = Settings(size=size, seed=0, quality="draft", **overrides)
+            row.append(brushwork.stylize(content, style, settings=settings).image)
+            print(f"{content_name}: {title}", file=sys.stderr, flush=True)
+        rows.append(row)
+        row_labels.append(f"{content_name} × {style_name}")
+    titles = ["photo"] + [" / ".join(dict.fromkeys(r[2][i][0] for r in REGIONS)) for i in range(3)]
+    return make_sheet(rows, row_labels=row_labels, col_labels=titles, cell_size=300)
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
@@ -77,7 +102,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", type=int, default=384)
-    parser.add_argument("--only", choices=("results", "strength", "engines"))
+    parser.add_argument("--only", choices=("results", "strength", "engines", "regions"))
     args = parser.parse_args()
     settings = Settings(size=args.size, seed=0)
     contents = [SHARED / "content" / f"{name}.jpg" for name in CONTENTS]
@@ -90,6 +115,8 @@ def main() -> None:
             contents[:1], styles[:1], "strength", STRENGTHS, settings=settings, cell_size=256, on_cell=report
         )
         save_jpeg(sweep, ROOT / "docs" / "strength.jpg", 1400)
+    if args.only in (None, "regions"):
+        save_jpeg(regions_sheet(512), ROOT / "docs" / "regions.jpg", 1200)
     if args.only in (None, "engines"):
         save_jpeg(engines_sheet(512), ROOT / "docs" / "engines.jpg", 1100)
 
