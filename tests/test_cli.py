@@ -362,7 +362,19 @@ def test_output_shows_the_whole_content(
     content = tmp_path / "gradient.png"
     Image.fromarray(pixels).save(content)
     out = tmp_path / "out.png"
-    argv = [content, style_image, "-o", out, *TINY, "--style-weight", "0", "--tv-weight", "0"]
+    argv = [
+        content,
+        style_image,
+        "-o",
+        out,
+        *TINY,
+        "--style-weight",
+        "0",
+        "--tv-weight",
+        "0",
+        "--init",
+        "content",
+    ]
     assert run_cli(capsys, *argv).status == 0
     expected = Image.fromarray(pixels).resize((48, 24), Image.Resampling.LANCZOS)
     difference = np.abs(as_array(out) - np.asarray(expected, dtype=np.float32) / 255.0)

@@ -104,11 +104,11 @@ def test_bad_weights_files(tmp_path: Path) -> None:
         find_weights(tmp_path / "missing.pth")
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a torch file")
-    with pytest.raises(UserInputError, match="cannot read weights"):
+    with pytest.raises(UserInputError, match=r"is not a VGG19 weights file: torch\.load cannot read it"):
         load_weights(find_weights(junk))
     empty = tmp_path / "empty.pth"
     torch.save({"something": torch.zeros(1)}, empty)
-    with pytest.raises(UserInputError, match="no VGG19 conv layers"):
+    with pytest.raises(UserInputError, match=r"is not a VGG19 weights file: it has no 'conv1_1\.weight'"):
         load_weights(find_weights(empty))
 
 

@@ -151,7 +151,8 @@ def test_a_second_server_cannot_share_a_data_directory(tmp_path: Path) -> None:
 
 
 def test_eta_counts_pixels_not_steps() -> None:
-    plan = work_plan((512, 384), Settings(size=256, quality="draft", coarse_steps=40))
+    settings = Settings(size=256, quality="draft", pyramid_start=128, coarse_steps=40, steps=5)
+    plan = work_plan((512, 384), settings)
     assert plan == [(40, 128 * 96), (5, 256 * 192)]
     # After the 40 coarse steps: 40*12288 = 491520 of 737280 pixel-steps done in 10 s → 5 s left.
     assert estimate_left(plan, scale=1, step=40, elapsed=10.0) == pytest.approx(5.0)

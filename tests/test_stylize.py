@@ -228,7 +228,8 @@ def test_steps_per_scale() -> None:
     pyramid = [(128, 96), (256, 192), (512, 384)]
     assert Settings().steps_per_scale(pyramid) == [30, 30, 25]
     # A single scale builds the style from the photo: it gets the coarse scales' iterations ...
-    assert Settings(quality="draft").steps_per_scale([(192, 144)]) == [30]
+    assert Settings().steps_per_scale([(192, 144)]) == [30]
+    assert Settings(quality="draft").steps_per_scale([(192, 144)]) == [10]
     # ... unless the user asked for a number.
     assert Settings(steps=7).steps_per_scale([(192, 144)]) == [7]
     assert Settings(steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
