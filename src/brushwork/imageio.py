@@ -10,6 +10,7 @@ of this module.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import logging
@@ -575,8 +576,23 @@ def resize(array: npt.NDArray[np.floating[Any]], size: tuple[int, int]) -> Float
     if array.ndim == 2:
         return _resize_plane(array, size)
     if array.ndim == 3:
-        return np.stack([_resize_plane(array[..., c], size) for c in range(array.shape[2])], axis=-1)
+        planes = [array[..., c] for c in range(array.shape[2])]
+        # Pillow lets go of the GIL while it resamples, so large pictures use a thread per plane.
+        if array.shape[0] * array.shape[1] >= _PARALLEL_PIXELS:
+            planes = list(_resize_pool().map(lambda plane: _resize_plane(plane, size), planes))
+        else:
+            planes = [_resize_plane(plane, size) for plane in planes]
+        return np.stack(planes, axis=-1)
     raise ValueError(f"expected an (H, W) or (H, W, C) array, not shape {array.shape}")
+
+
+# Pictures with at least this many pixels have their planes resampled in parallel threads.
+_PARALLEL_PIXELS = 1 << 18
+
+
+@cache
+def _resize_pool() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(max_workers=min(3, os.cpu_count() or 1))
 
 
 def _resize_plane(plane: npt.NDArray[np.floating[Any]], size: tuple[int, int]) -> FloatArray:
