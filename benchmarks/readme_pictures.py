@@ -52,7 +52,7 @@ def regions_sheet(size: int) -> Image.Image:
             row.append(brushwork.stylize(content, style, settings=settings).image)
             print(f"{content_name}: {title}", file=sys.stderr, flush=True)
         rows.append(row)
-        row_labels.append(f"{content_name} × {style_name}")
+        row_labels.append(f"{content_name} / {style_name}")
     titles = ["photo"] + [" / ".join(dict.fromkeys(r[2][i][0] for r in REGIONS)) for i in range(3)]
     return make_sheet(rows, row_labels=row_labels, col_labels=titles, cell_size=300)
 
@@ -81,7 +81,7 @@ def engines_sheet(size: int) -> Image.Image:
         for (title, _), times in zip(ENGINES, seconds_by_column, strict=True)
     ]
     return make_sheet(
-        rows, row_labels=[f"{c} × {s}" for c, s in ENGINE_PAIRS], col_labels=titles, cell_size=320
+        rows, row_labels=[f"{c} / {s}" for c, s in ENGINE_PAIRS], col_labels=titles, cell_size=320
     )
 
 
