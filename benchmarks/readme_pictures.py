@@ -53,7 +53,7 @@ def regions_sheet(size: int) -> Image.Image:
             print(f"{content_name}: {title}", file=sys.stderr, flush=True)
         rows.append(row)
         row_labels.append(f"{content_name} / {style_name}")
-    titles = ["photo"] + [" / ".join(dict.fromkeys(r[2][i][0] for r in REGIONS)) for i in range(3)]
+    titles = ["photo", "whole picture", "background only", "faces kept / subject only"]
     return make_sheet(rows, row_labels=row_labels, col_labels=titles, cell_size=300)
 
 
@@ -77,7 +77,7 @@ def engines_sheet(size: int) -> Image.Image:
             seconds_by_column[column].append(seconds)
         rows.append(row)
     titles = [
-        f"{title}: {_seconds(min(times))}–{_seconds(max(times))} s"
+        f"{title}: {_seconds(min(times))} to {_seconds(max(times))} s"
         for (title, _), times in zip(ENGINES, seconds_by_column, strict=True)
     ]
     return make_sheet(

@@ -207,7 +207,7 @@ def test_optimizer_only_settings_are_refused() -> None:
 @pytest.mark.parametrize(
     ("extra", "mentions"),
     [
-        (["--steps", "5"], "--steps only apply to --method optimize"),
+        (["--steps", "5"], "--steps only applies to --method optimize"),
         (["--weights", "x.pth"], "--weights only applies to --method optimize"),
         (["--save-every", "3"], "--save-every only applies to --method optimize"),
     ],

@@ -69,7 +69,7 @@ QUALITY_PRESETS: dict[str, QualityPreset] = {
 OPTIMIZER_ONLY = (
     "quality", "steps", "coarse_steps", "content_weight", "style_weight", "tv_weight", "content_layers",
     "style_layers", "style_layer_weights", "normalize_losses", "style_loss", "pooling", "padding", "init",
-    "optimizer", "learning_rate", "pyramid", "pyramid_start", "tile_size", "seed",
+    "optimizer", "learning_rate", "pyramid", "pyramid_start", "tile_size",
 )  # fmt: skip
 
 
@@ -380,4 +380,5 @@ def _check_fast(s: Settings) -> None:
     changed = [name for name in OPTIMIZER_ONLY if getattr(s, name) != defaults[name].default]
     if changed:
         flags = ", ".join("--" + name.replace("_", "-") for name in changed)
-        raise SettingsError(f"{flags} only apply to --method optimize (the fast engine has no such setting)")
+        verb = "applies" if len(changed) == 1 else "apply"
+        raise SettingsError(f"{flags} only {verb} to --method optimize (the fast engine has no such setting)")
