@@ -260,7 +260,7 @@ def test_an_optimize_job_may_start_from_the_fast_picture(client: TestClient, pho
     [
         ({"method": "magic", "size": "48"}, "method must be one of optimize, fast"),
         ({"method": "fast", "quality": "draft"}, "--quality only applies to --method optimize"),
-        ({"method": "fast", "init": "fast"}, "--init only apply"),
+        ({"method": "fast", "init": "fast"}, "--init only applies"),
         ({"init": "/etc/passwd"}, "init must be one of content, fast"),
         ({"init": "noise"}, "init must be one of content, fast"),
     ],
