@@ -247,7 +247,7 @@ def test_cli_fast_writes_the_picture(tmp_path: Path) -> None:
     done = subprocess.run([*command, "--size", "100", "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert read_image(out).size == (100, 75)
-    assert '"method": "fast"' in done.stdout
+    assert '"method": "fast"' in done.stdout and '"start": "fast engine"' in done.stdout
 
 
 def test_corrupt_or_missing_weights_are_one_line_errors(
@@ -274,6 +274,7 @@ def test_draft_starts_from_the_fast_picture_and_strength_zero_keeps_the_photo() 
     photo = resize(read_image(CONTENT).rgb, (64, 48))
     assert Settings(quality="draft").start == "fast" and Settings().start == "content"
     assert Settings(quality="draft", init="noise").start == "noise"
+    assert brushwork.stylize(photo, STARRY, quality="draft", size=32, steps=1).record()["start"] == "fast"
     first: list[tuple[brushwork.Progress, np.ndarray]] = []
     brushwork.stylize(
         photo,

@@ -64,6 +64,8 @@ class StylizeResult:
             "precision": self.precision,
             "losses": {k: float(f"{v:.6g}") for k, v in self.losses.items()},
             "scales": [list(s) for s in self.scales],
+            # what the picture grew from (the preset decides when --init is not given)
+            "start": "fast engine" if self.settings.method == "fast" else self.settings.start,
             "weights": self.weights,
             "memory": {
                 "budget_mb": round(self.memory_budget / 2**20),
