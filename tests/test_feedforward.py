@@ -204,6 +204,22 @@ def test_optimizer_only_settings_are_refused() -> None:
     Settings(method="fast", strength=0.3, style_blend=(1.0,), preserve_color="lab", max_memory="1GB")
 
 
+def run_fast_cli(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``brushwork CONTENT STARRY -o OUT --method fast EXTRA...`` in its own process."""
+    command = [
+        sys.executable,
+        "-m",
+        "brushwork",
+        str(CONTENT),
+        str(STARRY),
+        "-o",
+        str(out),
+        "--method",
+        "fast",
+    ]
+    return subprocess.run([*command, *extra], capture_output=True, text=True)
+
+
 @pytest.mark.parametrize(
     ("extra", "mentions"),
     [
@@ -214,18 +230,7 @@ def test_optimizer_only_settings_are_refused() -> None:
 )
 def test_cli_refuses_bad_combinations_in_one_line(extra: list[str], mentions: str, tmp_path: Path) -> None:
     out = tmp_path / "out.png"
-    command = [
-        sys.executable,
-        "-m",
-        "brushwork",
-        str(CONTENT),
-        str(STARRY),
-        "-o",
-        str(out),
-        "--method",
-        "fast",
-    ]
-    done = subprocess.run([*command, *extra], capture_output=True, text=True)
+    done = run_fast_cli(out, *extra)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and mentions in done.stderr
     assert not out.exists()
@@ -233,18 +238,7 @@ def test_cli_refuses_bad_combinations_in_one_line(extra: list[str], mentions: st
 
 def test_cli_fast_writes_the_picture(tmp_path: Path) -> None:
     out = tmp_path / "out.png"
-    command = [
-        sys.executable,
-        "-m",
-        "brushwork",
-        str(CONTENT),
-        str(STARRY),
-        "-o",
-        str(out),
-        "--method",
-        "fast",
-    ]
-    done = subprocess.run([*command, "--size", "100", "--json"], capture_output=True, text=True)
+    done = run_fast_cli(out, "--size", "100", "--json")
     assert done.returncode == 0, done.stderr
     assert read_image(out).size == (100, 75)
     assert '"method": "fast"' in done.stdout and '"start": "fast engine"' in done.stdout

@@ -12,7 +12,7 @@ from PIL import Image
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
 from brushwork.imageio import read_image
 from brushwork.regions.faces import face_mask, find_faces
-from brushwork.regions.masks import feather, fit, invert, load_mask, read_mask
+from brushwork.regions.masks import feather, fit, invert, read_mask
 from brushwork.regions.resolve import region_mask
 from brushwork.regions.subject import Box, find_subject, locate_subject
 
@@ -259,13 +259,3 @@ def test_region_mask_faces(face: np.ndarray, data_dir: Path) -> None:
 def test_region_mask_refuses_a_box_with_a_file(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="a subject box applies only to"):
         region_mask(tmp_path / "m.png", np.zeros((4, 4, 3), np.float32), box=(0, 0, 2, 2))
-
-
-def test_load_mask_for_the_region_plan_neither_inverts_nor_checks(tmp_path: Path) -> None:
-    black = save(tmp_path / "black.png", np.zeros((30, 40), np.uint8))
-    mask, note = load_mask(str(black), (80, 60))  # black is fine here: plan inverts and checks itself
-    assert mask.shape == (60, 80) and mask.max() == 0
-    assert note == f"mask {black} is 40x30; resized to 80x60"
-    assert load_mask(str(black), (40, 30))[1] is None
-    with pytest.raises(UserInputError, match="--mask subject is not available yet"):
-        load_mask("subject", (40, 30))

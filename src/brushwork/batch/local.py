@@ -118,19 +118,8 @@ class LocalEngine:
             worker.process.join()
             code = worker.process.exitcode
             how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-            events.append(
-                Attempt(
-                    item=task.item,
-                    key=task.key,
-                    attempt=task.attempt,
-                    status="died",
-                    seconds=0.0,
-                    error_type="WorkerDied",
-                    message=f"worker process {worker.process.pid} died ({how})",
-                    host=self._host,
-                    pid=worker.process.pid,
-                )
-            )
+            message = f"worker process {worker.process.pid} died ({how})"
+            events.append(Attempt.died(task, "WorkerDied", message, host=self._host, pid=worker.process.pid))
             worker.conn.close()
             self._workers[self._workers.index(worker)] = self._start()
         return events

@@ -111,17 +111,7 @@ class RayEngine:
             try:
                 events.append(self._ray.get(ref))
             except self._ray.exceptions.RayError as error:  # the worker or its node was lost
-                events.append(
-                    Attempt(
-                        item=task.item,
-                        key=task.key,
-                        attempt=task.attempt,
-                        status="died",
-                        seconds=0.0,
-                        error_type=type(error).__name__,
-                        message=one_line(error).split(". ")[0],
-                    )
-                )
+                events.append(Attempt.died(task, type(error).__name__, one_line(error).split(". ")[0]))
         return events
 
     def close(self) -> None:

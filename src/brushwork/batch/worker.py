@@ -57,6 +57,23 @@ class Attempt:
     host: str | None = None
     pid: int | None = None
 
+    @classmethod
+    def died(
+        cls, task: Task, error_type: str, message: str, *, host: str | None = None, pid: int | None = None
+    ) -> Attempt:
+        """The attempt at ``task`` lost with its worker (so it may be tried again)."""
+        return cls(
+            item=task.item,
+            key=task.key,
+            attempt=task.attempt,
+            status="died",
+            seconds=0.0,
+            error_type=error_type,
+            message=message,
+            host=host,
+            pid=pid,
+        )
+
 
 @dataclass(frozen=True)
 class Started:

@@ -65,16 +65,6 @@ def read_mask(
     return LoadedMask(mask, tuple(notes))
 
 
-def load_mask(path: str, size: tuple[int, int]) -> tuple[FloatArray, str | None]:
-    """The mask file at size = (width, height) and the note about resizing it, if any: what
-    :mod:`brushwork.regions.plan` calls. Unlike :func:`read_mask` it neither inverts nor checks the
-    coverage (plan does both itself); for "subject" and the other keywords see
-    :func:`brushwork.regions.resolve.region_mask`, which needs the picture."""
-    if path in ("subject", "background", "faces"):
-        raise UserInputError(f"--mask {path} is not available yet")
-    return fit(mask_from_picture(imageio.read_image(path)), size, path)
-
-
 def mask_from_picture(picture: imageio.Picture) -> FloatArray:
     """The alpha channel if the picture has one that is not fully opaque, else the luminance."""
     if picture.alpha is not None and float(picture.alpha.min()) < WHITE_LEVEL:

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import torch
 
 from brushwork.config import Settings
-from brushwork.errors import SettingsError, UserInputError
+from brushwork.errors import SettingsError
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -72,7 +72,7 @@ def plan_regions(
             part = mask_of(spec, False)
             if overall is not None:
                 part = part * overall
-            _check_not_empty(part, f"the mask of style {index + 1}")
+            _check_coverage(part, f"the mask of style {index + 1}")
             parts.append(part)
         total = np.maximum(np.sum(parts, axis=0), 1.0)  # where masks overlap, they share the pixel
         parts = [part / total for part in parts]
@@ -100,7 +100,8 @@ def _mask(
     soft: float,
 ) -> tuple[FloatArray, list[str]]:
     from brushwork.finishing.before import apply_before, parse_box
-    from brushwork.regions.masks import BLACK_LEVEL, feather, fit, invert, read_mask
+    from brushwork.imageio import read_image
+    from brushwork.regions.masks import check_coverage, feather, fit, invert, mask_from_picture
     from brushwork.regions.resolve import KEYWORDS, region_mask
 
     size = (photo.shape[1], photo.shape[0])
@@ -114,17 +115,17 @@ def _mask(
     if before.is_identity:
         loaded = region_mask(spec, photo, inverted=inverted, feather_px=soft)
         return loaded.mask, list(loaded.notes)
-    drawn = read_mask(spec, original)  # on the photo as given, then moved with it
-    notes = list(drawn.notes)
+    # drawn on the photo as given, then moved with it; checked once it is the mask that will be used
+    drawn, note = fit(mask_from_picture(read_image(spec)), original, spec)
+    notes = [note] if note else []
     placeholder = np.zeros((original[1], original[0], 3), np.float32)
-    moved = apply_before(before, placeholder, mask=drawn.mask).mask
+    moved = apply_before(before, placeholder, mask=drawn).mask
     assert moved is not None
     mask, _ = fit(moved, size)
     if inverted:
         mask = invert(mask)
-    if float(mask.max()) <= BLACK_LEVEL:
-        raise UserInputError(f"mask {spec}: the mask keeps everything: nothing to paint")
-    return feather(mask, soft), notes
+    note = check_coverage(mask, f"mask {spec}", inverted=inverted)
+    return feather(mask, soft), notes + ([note] if note else [])
 
 
 def _faces(photo: FloatArray, soft: float, notes: list[str]) -> FloatArray | None:
@@ -144,9 +145,10 @@ def composite(painted: torch.Tensor, photo: torch.Tensor, paint: torch.Tensor) -
     return torch.lerp(photo, painted, paint)
 
 
-def _check_not_empty(mask: FloatArray, what: str) -> None:
-    if float(mask.max()) < 1 / 255:
-        raise UserInputError(f"{what} is black everywhere: there is nothing to paint")
+def _check_coverage(mask: FloatArray, name: str) -> None:
+    from brushwork.regions.masks import check_coverage  # imports OpenCV: only when masks are used
+
+    check_coverage(mask, name)
 
 
 def _tensor(mask: FloatArray, device: torch.device) -> torch.Tensor:
