@@ -129,6 +129,8 @@ def stylize(
         settings = (settings or Settings()).replace(**overrides)
     except TypeError as error:
         raise SettingsError(str(error)) from error
+    if settings.method == "fast" and extra_loss is not None:
+        raise SettingsError("an extra loss only applies to method optimize")
     device = torch.device(device)
     style_list: list[ImageInput] = list(styles) if isinstance(styles, list | tuple) else [styles]  # type: ignore[list-item]
     if not style_list:
@@ -145,17 +147,13 @@ def stylize(
         None if settings.start in ("content", "noise", "fast") else as_picture(settings.start, "init")
     )
     final_size = imageio.fit_long_side(content_picture.size, settings.size)
-    content_full = to_tensor(imageio.resize(content_picture.rgb, final_size), device)
+    photo = imageio.resize(content_picture.rgb, final_size)
+    content_full = to_tensor(photo, device)
     style_full = [to_tensor(p.rgb, device) for p in style_pictures]
-    plan = None
-    if has_regions(settings):
-        photo = imageio.resize(content_picture.rgb, final_size)
-        plan = plan_regions(settings, photo, original_size, blend, device)
+    plan = plan_regions(settings, photo, original_size, blend, device) if has_regions(settings) else None
     prepared = time.perf_counter()
 
     if settings.method == "fast":
-        if extra_loss is not None:
-            raise SettingsError("an extra loss only applies to method optimize")
         painted, result_fields = _run_fast(content_full, style_full, blend, settings, started, callback, plan)
     else:
         if settings.match_colors is not None:
