@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -136,9 +137,13 @@ def test_evaluate_many_matches_one_at_a_time(
 def test_to_dict_is_plain_json(content_image: Path, style_image: Path, small_content: np.ndarray) -> None:
     result = evaluate(content_image, style_image, small_content)
     data = json.loads(json.dumps(result.to_dict()))
-    assert set(data) == {"size", "content_error", "ssim", "style_gram", "style_meancov", "styles"}
+    assert set(data) == {
+        "size", "content_error", "ssim", "style_gram", "style_meancov", "forms_gram", "forms_meancov",
+        "forms_size", "styles",
+    }  # fmt: skip
     assert data["size"] == list(OUTPUT_SIZE)
-    assert set(data["styles"][0]) == {"weight", "gram", "meancov", "layers"}
+    assert data["forms_size"] == [64, 48]  # never reduced below 64 px (nor above the output)
+    assert set(data["styles"][0]) == {"weight", "gram", "meancov", "forms_gram", "forms_meancov", "layers"}
     assert set(data["styles"][0]["layers"]) == set(STYLE_LAYERS)
     assert isinstance(result, Evaluation)
 
@@ -177,7 +182,10 @@ def test_cli_json_has_the_documented_keys(
     assert document["blend"] == [1.0, 3.0]
     first, second = document["outputs"]
     assert first["output"] == str(output) and second["output"] == str(content_image)
-    assert set(first) == {"output", "size", "content_error", "ssim", "style_gram", "style_meancov", "styles"}
+    assert set(first) == {
+        "output", "size", "content_error", "ssim", "style_gram", "style_meancov", "forms_gram",
+        "forms_meancov", "forms_size", "styles",
+    }  # fmt: skip
     assert first["size"] == list(OUTPUT_SIZE)
     assert second["content_error"] == 0.0 and second["ssim"] == 1.0
     assert first["content_error"] > 0.0
@@ -193,7 +201,9 @@ def test_cli_table_has_a_row_per_output(
     out = capsys.readouterr().out
     assert status == 0
     header = next(line for line in out.splitlines() if line.startswith("output"))
-    assert header.split() == ["output", "size", "content-error", "ssim", "gram", "meancov"]
+    assert header.split() == [
+        "output", "size", "content-error", "ssim", "gram", "meancov", "forms-gram", "forms-meancov"
+    ]  # fmt: skip
     row = next(line for line in out.splitlines() if line.startswith(str(content_image)))
     assert row.split()[1:4] == ["128x96", "0", "1"]
 
@@ -226,3 +236,19 @@ def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     assert captured.out == ""
     assert len(captured.err.splitlines()) == 1 and captured.err.startswith("brushwork: error:")
     return captured.err
+
+
+def test_large_forms_favour_the_paintings_layout_over_its_small_marks(style_image: Path) -> None:
+    """The painting blurred keeps its large forms and loses its marks; cut into 16 px blocks and
+    shuffled it keeps its marks and loses its forms. The large-form distance must tell them apart."""
+    painting = imageio.read_image(style_image).rgb
+    painting = imageio.resize(painting, (256, 160))
+    blocks = painting.reshape(10, 16, 16, 16, 3).transpose(0, 2, 1, 3, 4).reshape(-1, 16, 16, 3)
+    blocks = blocks[np.random.default_rng(0).permutation(len(blocks))]
+    shuffled = blocks.reshape(10, 16, 16, 16, 3).transpose(0, 2, 1, 3, 4).reshape(160, 256, 3)
+    blurred = cv2.GaussianBlur(painting, (0, 0), 3)
+    marks, forms = evaluate_many(painting, painting, [shuffled, blurred])
+    assert marks.forms_size == forms.forms_size == (64, 40)
+    assert forms.forms_gram < 0.5 * marks.forms_gram
+    itself = evaluate(painting, painting, painting)
+    assert itself.forms_gram < 1e-3 and itself.style_gram < 1e-3

@@ -662,13 +662,14 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     print(f"content  {args.content}")
     for index, (style, weight) in enumerate(zip(args.styles, blend, strict=True), start=1):
         print(f"style {index}  {style}" + (f"  (blend {weight:g})" if len(args.styles) > 1 else ""))
-    header = ["output", "size", "content-error", "ssim", "gram", "meancov"]
+    header = ["output", "size", "content-error", "ssim", "gram", "meancov", "forms-gram", "forms-meancov"]
     if len(args.styles) > 1:
         header += [f"gram {i}" for i in range(1, len(args.styles) + 1)]
     rows = [header]
     for path, e in zip(args.outputs, evaluations, strict=True):
         row = [path, f"{e.size[0]}x{e.size[1]}"]
-        row += [f"{value:.4g}" for value in (e.content_error, e.ssim, e.style_gram, e.style_meancov)]
+        values = (e.content_error, e.ssim, e.style_gram, e.style_meancov, e.forms_gram, e.forms_meancov)
+        row += [f"{value:.4g}" for value in values]
         if len(args.styles) > 1:
             row += [f"{score.gram:.4g}" for score in e.styles]
         rows.append(row)
@@ -678,6 +679,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     print()
     print("content-error, gram, meancov: lower is closer (to the photo, to the style)")
+    print("forms-gram, forms-meancov: the same style distances at 1/4 size (the painting's large forms)")
     print("ssim: higher is closer to the photo (1 = identical)")
     return 0
 

@@ -26,9 +26,18 @@ Style match (how much the output looks like the painting), each averaged over ``
     ``‖μ(output) − μ(style)‖² / ‖μ(style)‖²`` and ``‖Σ(output) − Σ(style)‖² / ‖Σ(style)‖²``.
     **Lower is more like the painting**.
 
-With several styles each gets its own ``gram`` and ``meancov``; ``style_gram`` and ``style_meancov``
-are their means weighted by the blend weights (equal by default). For one style they are that
-style's numbers.
+The painting's large forms (its swirls, big strokes and colour masses rather than its small marks):
+
+``forms_gram``, ``forms_meancov``
+    The same two distances with the output and the painting both reduced 4x (output long side /4, at
+    least 64 px; the painting to the same pixel count as the reduced output). At 1/4 size a VGG19
+    layer sees 4x further across the picture, so these numbers follow what the eye sees on a contact
+    sheet: a result with the painting's fine texture but none of its large forms scores well at full
+    size and badly here. **Lower is more like the painting**.
+
+With several styles each gets its own ``gram`` and ``meancov`` (and forms); ``style_gram``,
+``style_meancov``, ``forms_gram`` and ``forms_meancov`` are their means weighted by the blend weights
+(equal by default). For one style they are that style's numbers.
 """
 
 from __future__ import annotations
@@ -62,6 +71,11 @@ SSIM_K2 = 0.03
 
 _EPS = 1e-12
 
+# The large-form distances are measured with the output reduced this many times (never below
+# FORMS_MIN_SIDE on the long side, nor above the output's own size).
+FORMS_REDUCTION = 4
+FORMS_MIN_SIDE = 64
+
 
 @dataclass(frozen=True)
 class StyleScore:
@@ -72,12 +86,16 @@ class StyleScore:
     meancov: float  # mean over STYLE_LAYERS of the relative mean/covariance distance
     gram_layers: Mapping[str, float]
     meancov_layers: Mapping[str, float]
+    forms_gram: float  # gram, measured with output and painting reduced FORMS_REDUCTION times
+    forms_meancov: float
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "weight": self.weight,
             "gram": _round(self.gram),
             "meancov": _round(self.meancov),
+            "forms_gram": _round(self.forms_gram),
+            "forms_meancov": _round(self.forms_meancov),
             "layers": {
                 layer: {
                     "gram": _round(self.gram_layers[layer]),
@@ -97,6 +115,9 @@ class Evaluation:
     ssim: float  # higher is closer to the photo (1 = identical)
     style_gram: float  # lower is more like the painting(s)
     style_meancov: float  # lower is more like the painting(s)
+    forms_gram: float  # the painting's large forms: style_gram at 1/4 size; lower is more like it
+    forms_meancov: float
+    forms_size: tuple[int, int]  # (width, height) the large forms were measured at
     styles: tuple[StyleScore, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +128,9 @@ class Evaluation:
             "ssim": _round(self.ssim),
             "style_gram": _round(self.style_gram),
             "style_meancov": _round(self.style_meancov),
+            "forms_gram": _round(self.forms_gram),
+            "forms_meancov": _round(self.forms_meancov),
+            "forms_size": list(self.forms_size),
             "styles": [score.to_dict() for score in self.styles],
         }
 
@@ -214,30 +238,43 @@ class _Scorer:
             )
         return self.cache[size]
 
+    def _style_distances(
+        self, feats: dict[str, torch.Tensor], refs: _References, index: int
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Per style layer, the relative Gram and mean/covariance distances to style ``index``."""
+        gram_layers: dict[str, float] = {}
+        meancov_layers: dict[str, float] = {}
+        for layer in STYLE_LAYERS:
+            gram_layers[layer] = _relative(losses.gram_matrix(feats[layer]), refs.grams[index][layer])
+            mean, covariance = losses.mean_covariance(feats[layer])
+            meancov_layers[layer] = 0.5 * (
+                _relative(mean, refs.means[index][layer])
+                + _relative(covariance, refs.covariances[index][layer])
+            )
+        return gram_layers, meancov_layers
+
     def score(self, output: npt.NDArray[np.float32]) -> Evaluation:
         size = (output.shape[1], output.shape[0])
         refs = self._references(size)
         rgb = _tensor(output, self.device)
         feats = self._features(rgb)
+        small_size = forms_size(size)
+        small_refs = self._references(small_size)
+        small_feats = self._features(resize_caffe(rgb, small_size).clamp(0, 1))
         content_error = _relative(feats[CONTENT_LAYER], refs.content)
         scores = []
         for index, weight in enumerate(self.blend):
-            gram_layers: dict[str, float] = {}
-            meancov_layers: dict[str, float] = {}
-            for layer in STYLE_LAYERS:
-                gram_layers[layer] = _relative(losses.gram_matrix(feats[layer]), refs.grams[index][layer])
-                mean, covariance = losses.mean_covariance(feats[layer])
-                meancov_layers[layer] = 0.5 * (
-                    _relative(mean, refs.means[index][layer])
-                    + _relative(covariance, refs.covariances[index][layer])
-                )
+            gram_layers, meancov_layers = self._style_distances(feats, refs, index)
+            forms_gram, forms_meancov = self._style_distances(small_feats, small_refs, index)
             scores.append(
                 StyleScore(
                     weight=weight,
-                    gram=float(np.mean(list(gram_layers.values()))),
-                    meancov=float(np.mean(list(meancov_layers.values()))),
+                    gram=_mean(gram_layers),
+                    meancov=_mean(meancov_layers),
                     gram_layers=gram_layers,
                     meancov_layers=meancov_layers,
+                    forms_gram=_mean(forms_gram),
+                    forms_meancov=_mean(forms_meancov),
                 )
             )
         total = sum(self.blend)
@@ -247,8 +284,22 @@ class _Scorer:
             ssim=_ssim_luma(luminance(rgb.double()), refs.content_luma),
             style_gram=sum(s.weight * s.gram for s in scores) / total,
             style_meancov=sum(s.weight * s.meancov for s in scores) / total,
+            forms_gram=sum(s.weight * s.forms_gram for s in scores) / total,
+            forms_meancov=sum(s.weight * s.forms_meancov for s in scores) / total,
+            forms_size=small_size,
             styles=tuple(scores),
         )
+
+
+def forms_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The (width, height) an output of ``size`` is reduced to for the large-form distances."""
+    long_side = max(size)
+    reduced = max(round(long_side / FORMS_REDUCTION), min(long_side, FORMS_MIN_SIDE))
+    return imageio.fit_long_side(size, reduced)
+
+
+def _mean(values: Mapping[str, float]) -> float:
+    return float(np.mean(list(values.values())))
 
 
 def _tensor(rgb: npt.NDArray[Any], device: torch.device) -> torch.Tensor:
