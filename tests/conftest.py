@@ -21,6 +21,16 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache directory of the session's own (the fast engine caches its weights there), so that no
+    test reads or writes the real ``~/.cache``; the processes tests start inherit it."""
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BRUSHWORK_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """tests/data: small (128 px long side) content photos and style paintings."""

@@ -33,13 +33,18 @@ def _convs(modules: nn.ModuleList) -> list[nn.Conv2d]:
 
 def _conv(params: ConvParams) -> nn.Conv2d:
     out_channels, in_per_group, kh, kw = params.weight.shape
+    # made on the meta device, so no random initialisation is computed only to be overwritten
     conv = nn.Conv2d(
-        in_per_group * params.groups, out_channels, (kh, kw), params.stride, groups=params.groups
+        in_per_group * params.groups,
+        out_channels,
+        (kh, kw),
+        params.stride,
+        groups=params.groups,
+        device="meta",
     )
-    conv.weight.data.copy_(params.weight)
-    assert conv.bias is not None
-    conv.bias.data.copy_(params.bias)
-    conv.requires_grad_(False)
+    # copies: the graph's tensors are shared by every network built in the process
+    conv.weight = nn.Parameter(params.weight.clone(), requires_grad=False)
+    conv.bias = nn.Parameter(params.bias.clone(), requires_grad=False)
     return conv
 
 
