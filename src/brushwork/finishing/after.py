@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -111,12 +110,16 @@ def saturation(rgb: FloatArray, factor: float) -> FloatArray:
 
 
 def hue(rgb: FloatArray, degrees: float) -> FloatArray:
+    import cv2
+
     hsv = np.asarray(cv2.cvtColor(np.ascontiguousarray(rgb, dtype=np.float32), cv2.COLOR_RGB2HSV))
     hsv[..., 0] = (hsv[..., 0] + degrees) % 360.0
     return np.clip(np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), dtype=np.float32), 0.0, 1.0)
 
 
 def sharpen(rgb: FloatArray, amount: float) -> FloatArray:
+    import cv2
+
     values = np.ascontiguousarray(rgb, dtype=np.float32)
     blurred = np.asarray(
         cv2.GaussianBlur(values, (0, 0), SHARPEN_SIGMA, borderType=cv2.BORDER_REFLECT_101), dtype=np.float32
@@ -125,6 +128,8 @@ def sharpen(rgb: FloatArray, amount: float) -> FloatArray:
 
 
 def denoise(rgb: FloatArray, strength: float) -> FloatArray:
+    import cv2
+
     h = DENOISE_H * strength
     if h <= 0:
         return rgb.copy()

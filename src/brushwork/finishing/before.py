@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import ImageColor
@@ -142,6 +141,8 @@ def flip(images: Adjusted, axis: FlipAxis) -> Adjusted:
 
 
 def rotate(images: Adjusted, degrees: float, background: Colour = WHITE) -> Adjusted:
+    import cv2
+
     turns, rest = divmod(degrees, 90)
     if rest == 0:
         return _each(images, lambda a: np.rot90(a, int(turns) % 4))

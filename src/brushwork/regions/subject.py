@@ -36,7 +36,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -86,6 +85,8 @@ def locate_subject(
     """find_subject, saying how the mask was found: by the seeded cut ("cut"), within the box ("box"),
     by the fallback cut from a centre rectangle ("centre box") or, when no cut finds a believable
     subject, as the centre ellipse of the priors ("centre ellipse", with a note)."""
+    import cv2
+
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ValueError(f"expected an (H, W, 3) array, not shape {rgb.shape}")
     height, width = rgb.shape[:2]
@@ -130,6 +131,8 @@ def _centre_box(width: int, height: int) -> Box:
 
 def _cut(bgr: npt.NDArray[np.uint8], box: Box | None) -> npt.NDArray[np.bool_]:
     """GrabCut from the priors described above, or from a box; True where it finds the subject."""
+    import cv2
+
     height, width = bgr.shape[:2]
     if box is None:
         labels = _seeds(width, height)
@@ -151,6 +154,8 @@ def _cut(bgr: npt.NDArray[np.uint8], box: Box | None) -> npt.NDArray[np.bool_]:
 
 
 def _seeds(width: int, height: int) -> npt.NDArray[np.uint8]:
+    import cv2
+
     labels = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
     _ellipse(labels, width, height, (0.32, 0.45), 0.62, cv2.GC_PR_FGD)
     _ellipse(labels, width, height, (0.05, 0.07), 0.5, cv2.GC_FGD)
@@ -164,6 +169,8 @@ def _seeds(width: int, height: int) -> npt.NDArray[np.uint8]:
 def _ellipse(
     labels: npt.NDArray[np.uint8], width: int, height: int, axes: tuple[float, float], cy: float, value: int
 ) -> None:
+    import cv2
+
     centre = (width // 2, int(cy * height))
     half_axes = (max(1, int(axes[0] * width)), max(1, int(axes[1] * height)))
     cv2.ellipse(labels, centre, half_axes, 0, 0, 360, value, -1)
@@ -177,6 +184,8 @@ def _box_mask(shape: tuple[int, ...], box: Box) -> npt.NDArray[np.bool_]:
 
 def _tidy(found: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Drop small stray pieces and fill holes inside the subject."""
+    import cv2
+
     count, pieces, stats, _ = cv2.connectedComponentsWithStats(found.astype(np.uint8), connectivity=8)
     if count <= 1:
         return found
