@@ -16,7 +16,7 @@ from brushwork import Settings
 from brushwork.engines.feedforward import engine as ff_engine
 from brushwork.engines.feedforward import weights as ff_weights
 from brushwork.engines.feedforward.engine import style_mix
-from brushwork.engines.feedforward.network import StylePredictor, TransformNet, banded_conv
+from brushwork.engines.feedforward.network import StylePredictor, TransformNet, banded_conv, instance_norm
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.evaluate import evaluate
 from brushwork.imageio import read_image, resize, write_image
@@ -143,6 +143,45 @@ def test_banded_convolution_equals_one_pass() -> None:
         banded = banded_conv(x, conv, pad=pad, upsample=upsample, band_values=5 * 30 * 3)
         torch.testing.assert_close(whole, reference)
         torch.testing.assert_close(banded, reference)
+
+
+def reference_instance_norm(
+    y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
+) -> torch.Tensor:
+    var, mean = torch.var_mean(y.double(), dim=(2, 3), keepdim=True, correction=0)
+    return (y.double() - mean) * torch.rsqrt(var + eps) * gamma.double() + beta.double()
+
+
+@pytest.mark.parametrize("layout", ["channels_last", "contiguous", "strided"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_instance_norm_equals_the_formula_in_every_layout(layout: str, dtype: torch.dtype) -> None:
+    generator = torch.Generator().manual_seed(0)
+    y = torch.randn(2, 5, 13, 17, generator=generator) * 3 + 7  # a mean far from 0
+    gamma, beta = (
+        torch.rand(2, 5, 1, 1, generator=generator) + 0.5,
+        torch.randn(2, 5, 1, 1, generator=generator),
+    )
+    y = y.to(dtype)
+    if layout == "channels_last":
+        y = y.contiguous(memory_format=torch.channels_last)
+    elif layout == "strided":
+        y = y.transpose(2, 3).contiguous().transpose(2, 3)  # neither layout
+    expected = reference_instance_norm(y, gamma, beta, 1e-3)
+    result = instance_norm(y, gamma, beta, 1e-3)
+    assert result.data_ptr() == y.data_ptr()  # in place
+    tolerance = 1e-5 if dtype == torch.float32 else 0.05  # bf16: a few units in the last place
+    assert (result.double() - expected).abs().max().item() < tolerance
+
+
+def test_networks_predictor_matches_the_default_layout() -> None:
+    """networks() keeps the predictor in the device's layout (channels-last on a CPU)."""
+    painting = nchw(resize(read_image(STARRY).rgb, (96, 64)))
+    predictor, _ = ff_engine.networks(torch.device("cpu"), torch.float32)
+    assert predictor.stem.weight.is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        ours, plain = predictor(painting), StylePredictor()(painting)
+    assert ours.dtype == torch.float32 and ours.shape == (1, 100, 1, 1)
+    assert (ours - plain).abs().max().item() < 1e-5
 
 
 def test_tiled_and_untiled_pictures_agree() -> None:

@@ -31,14 +31,23 @@ def _convs(modules: nn.ModuleList) -> list[nn.Conv2d]:
     return [cast(nn.Conv2d, module) for module in modules]
 
 
-def _conv(params: ConvParams) -> nn.Conv2d:
+class _LoadedConv2d(nn.Conv2d):
+    """A convolution whose parameters are given: made on the meta device (no memory) and without
+    the random initialisation, which there runs through Python decompositions (0.1 s for both
+    networks) only to be overwritten."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+def _conv(params: ConvParams, padding: int = 0) -> nn.Conv2d:
     out_channels, in_per_group, kh, kw = params.weight.shape
-    # made on the meta device, so no random initialisation is computed only to be overwritten
-    conv = nn.Conv2d(
+    conv = _LoadedConv2d(
         in_per_group * params.groups,
         out_channels,
         (kh, kw),
         params.stride,
+        padding=padding,
         groups=params.groups,
         device="meta",
     )
@@ -63,10 +72,17 @@ class StylePredictor(nn.Module):
             top, left, bottom, right = convs[name].pads
             return (left, right, top, bottom)
 
-        self.stem = conv("MobilenetV2/Conv/weights_dequant")
-        self.stem_pad = pads("MobilenetV2/Conv/weights_dequant")
+        def padded(name: str) -> tuple[nn.Conv2d, tuple[int, int, int, int] | None]:
+            """The convolution and the explicit padding before it; an even padding is left to the
+            convolution itself, which saves a padded copy of its input."""
+            left, right, top, bottom = pads(name)
+            if left == right == top == bottom:
+                return _conv(convs[name], padding=left), None
+            return conv(name), (left, right, top, bottom)
+
+        self.stem, self.stem_pad = padded("MobilenetV2/Conv/weights_dequant")
         self.blocks = nn.ModuleList()
-        self.block_pads: list[tuple[int, int, int, int]] = []
+        self.block_pads: list[tuple[int, int, int, int] | None] = []
         names = sorted(
             {key.split("/")[1] for key in convs if key.split("/")[1].startswith("expanded_conv")},
             key=lambda block: int(block.removeprefix("expanded_conv").lstrip("_") or 0),
@@ -76,27 +92,30 @@ class StylePredictor(nn.Module):
             layers = nn.ModuleList()
             if f"{prefix}/expand/weights_dequant" in convs:
                 layers.append(conv(f"{prefix}/expand/weights_dequant"))
-            layers.append(conv(f"{prefix}/depthwise/depthwise_weights_dequant"))
+            depthwise, depthwise_pad = padded(f"{prefix}/depthwise/depthwise_weights_dequant")
+            layers.append(depthwise)
             layers.append(conv(f"{prefix}/project/weights_dequant"))
             self.blocks.append(layers)
-            self.block_pads.append(pads(f"{prefix}/depthwise/depthwise_weights_dequant"))
+            self.block_pads.append(depthwise_pad)
         self.head = conv("MobilenetV2/Conv_1/weights_dequant")
         self.bottleneck = conv("mobilenet_conv/Conv/weights_dequant")
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        x = self.stem(F.pad(rgb, self.stem_pad)).clamp(0, 6)
+        """The style vector, float32. ``rgb`` is read in the layout of the network's weights."""
+        rgb = rgb.to(dtype=self.stem.weight.dtype).contiguous(memory_format=_layout(self.stem.weight))
+        x = self.stem(_pad(rgb, self.stem_pad)).clamp_(0, 6)
         for layers, depthwise_pad in zip(self.blocks, self.block_pads, strict=True):
             block_input = x
             *expand, depthwise, project = _convs(cast(nn.ModuleList, layers))
             for layer in expand:
-                x = layer(x).clamp(0, 6)
-            x = depthwise(F.pad(x, depthwise_pad)).clamp(0, 6)
+                x = layer(x).clamp_(0, 6)
+            x = depthwise(_pad(x, depthwise_pad)).clamp_(0, 6)
             x = project(x)
             if x.shape == block_input.shape:
-                x = x + block_input
-        x = self.head(x).clamp(0, 6).mean(dim=(2, 3), keepdim=True)
+                x = x.add_(block_input)
+        x = self.head(x).clamp_(0, 6).mean(dim=(2, 3), keepdim=True)
         vector: torch.Tensor = self.bottleneck(x)
-        return vector
+        return vector.float()
 
 
 class TransformNet(nn.Module):
@@ -147,12 +166,7 @@ class TransformNet(nn.Module):
         """The painting, float32. ``photo`` is converted to the convolutions' dtype and layout."""
         contract, normed = _convs(self.contract), _convs(self.normed)
         weight = contract[0].weight
-        layout = (
-            torch.channels_last
-            if weight.is_contiguous(memory_format=torch.channels_last)
-            else torch.contiguous_format
-        )
-        photo = photo.to(dtype=weight.dtype).contiguous(memory_format=layout)
+        photo = photo.to(dtype=weight.dtype).contiguous(memory_format=_layout(weight))
         params = self.norm_parameters(style.float())
         norm = iter(zip(normed, params, strict=True))
 
@@ -173,12 +187,52 @@ class TransformNet(nn.Module):
         return torch.sigmoid_(layer(x, 4, relu=False)).float()
 
 
+def _layout(weight: torch.Tensor) -> torch.memory_format:
+    """The memory format a convolution with ``weight`` runs in (channels-last or the default)."""
+    if weight.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def _pad(x: torch.Tensor, pads: tuple[int, int, int, int] | None) -> torch.Tensor:
+    return x if pads is None else F.pad(x, pads)
+
+
 def instance_norm(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float) -> torch.Tensor:
-    """Conditional instance normalisation over the whole picture, in place; statistics in float32."""
-    var, mean = torch.var_mean(y.float(), dim=(2, 3), keepdim=True, correction=0)
-    scale = torch.rsqrt(var + eps) * gamma
-    shift = beta - mean * scale
-    return y.mul_(scale.to(y.dtype)).add_(shift.to(y.dtype))
+    """Conditional instance normalisation over the whole picture, in place; statistics in float32.
+
+    ``gamma`` and ``beta`` are (N, C, 1, 1). A channels-last picture is handled as rows of pixels
+    with the channels innermost: reducing over the picture's dimensions (2, 3) of a channels-last
+    tensor, or broadcasting a (N, C, 1, 1) tensor over it, runs along inner loops as short as C (3
+    to 32 here) and took half the transform network's time.
+    """
+    n, channels, height, width = y.shape
+    rows = channels > 1 and not y.is_contiguous() and y.is_contiguous(memory_format=torch.channels_last)
+    if rows:
+        pixels = y.permute(0, 2, 3, 1).view(n, height * width, channels)  # (N, HW, C), a view
+        stat_shape, dim = (n, 1, channels), 1
+    elif y.is_contiguous():
+        pixels = y.view(n, channels, height * width)
+        stat_shape, dim = (n, channels, 1), 2
+    else:  # any other layout: the plain formula
+        var, mean = torch.var_mean(y.float(), dim=(2, 3), keepdim=True, correction=0)
+        scale = torch.rsqrt(var + eps) * gamma
+        shift = beta - mean * scale
+        return y.mul_(scale.to(y.dtype)).add_(shift.to(y.dtype))
+    # two passes over a float32 copy: the mean, then the mean square deviation (no catastrophic
+    # cancellation, unlike E[y²] − E[y]²)
+    values = pixels.float() if pixels.dtype != torch.float32 else pixels.clone()
+    mean = values.mean(dim=dim, keepdim=True)
+    var = values.sub_(mean).square_().mean(dim=dim, keepdim=True)
+    del values
+    scale = torch.rsqrt(var + eps) * gamma.reshape(stat_shape)
+    shift = beta.reshape(stat_shape) - mean * scale
+    if rows:  # scale and shift repeated along a row of pixels: (N, 1, W·C) over (N, H, W·C)
+        line = y.permute(0, 2, 3, 1).view(n, height, width * channels)
+        line.mul_(scale.to(y.dtype).repeat(1, 1, width)).add_(shift.to(y.dtype).repeat(1, 1, width))
+    else:
+        pixels.mul_(scale.to(y.dtype)).add_(shift.to(y.dtype))
+    return y
 
 
 def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
