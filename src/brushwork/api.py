@@ -20,6 +20,7 @@ import torch
 
 from brushwork import color, imageio
 from brushwork.config import Settings
+from brushwork.device import precision_name
 from brushwork.engines.optimize.memory import ScalePlan, parse_memory
 from brushwork.engines.optimize.objective import ExtraLoss
 from brushwork.errors import SettingsError, UserInputError
@@ -230,7 +231,7 @@ def _run_optimize(
     return run.rgb, {
         "losses": run.history[-1] if run.history else {},
         "history": [values["total"] for values in run.history],
-        "precision": "bf16" if run.dtype == torch.bfloat16 else "fp32",
+        "precision": precision_name(run.dtype),
         "scales": run.scales,
         "weights": run.weights,
         "memory_budget": run.memory_budget,
@@ -283,9 +284,7 @@ def _run_fast(
     return painted, {
         "losses": {},
         "history": [],
-        "precision": "bf16"
-        if resolve_precision(settings.precision, content.device) == torch.bfloat16
-        else "fp32",
+        "precision": precision_name(resolve_precision(settings.precision, content.device)),
         "scales": [size],
         "weights": str(model_path(TRANSFORM_FILE)),
     }

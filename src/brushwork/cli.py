@@ -732,7 +732,7 @@ def _run_info() -> int:
     import torch
 
     from brushwork import __version__
-    from brushwork.device import bf16_supported, resolve_device
+    from brushwork.device import bf16_supported, precision_name, resolve_device, resolve_precision
     from brushwork.features import find_weights
 
     device = resolve_device("auto")
@@ -751,7 +751,9 @@ def _run_info() -> int:
         "brushwork": __version__,
         "torch": torch.__version__,
         "device": str(device),
-        "bf16 native": "yes" if bf16_supported(device) else "no (fp32 is used)",
+        "bf16 native": "yes"
+        if bf16_supported(device)
+        else f"no ({precision_name(resolve_precision('auto', device))} is used)",
         "cpu capability": torch.backends.cpu.get_cpu_capability(),
         "threads": str(torch.get_num_threads()),
         "weights": weights,
@@ -809,7 +811,6 @@ def _discard_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from brushwork.errors import UserInputError
-
     args_list = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     logging.basicConfig(level=logging.WARNING, format="brushwork: %(message)s")

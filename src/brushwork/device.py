@@ -35,30 +35,53 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+PRECISION_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
 def bf16_supported(device: torch.device) -> bool:
     """Whether bfloat16 convolutions run natively (fast) on ``device``."""
     if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
+        # Ampere (compute capability 8.0) and later, or ROCm; without including_emulation=False torch
+        # also says yes on older GPUs, where bf16 is emulated.
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
     if device.type == "cpu":
         # True on CPUs with AVX512-BF16 or AMX; elsewhere oneDNN emulates bf16 and is far slower than fp32.
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return False
 
 
+def fp16_supported(device: torch.device) -> bool:
+    """Whether ``device`` runs float16 autocast: any CUDA GPU, and MPS where this torch has MPS autocast.
+    (CPUs emulate most of it: slower than fp32 there.)"""
+    if device.type == "cuda":
+        return True
+    if device.type == "mps":
+        return bool(torch.amp.is_autocast_available("mps"))
+    return False
+
+
 def resolve_precision(precision: Precision, device: torch.device) -> torch.dtype:
-    """The dtype the convolutions run in: bf16 for ``auto`` where it is native, else fp32."""
+    """The dtype the convolutions run in. ``auto``: bf16 where it is native (recent CPUs and GPUs),
+    else fp16 on a GPU that runs it (older CUDA GPUs, MPS), else fp32."""
     if precision == "fp32":
         return torch.float32
     if precision == "bf16":
         if device.type == "mps":
-            raise SettingsError("precision bf16 is not supported on mps; use fp32")
+            raise SettingsError("precision bf16 is not supported on mps; use auto or fp32")
         return torch.bfloat16
-    return torch.bfloat16 if bf16_supported(device) else torch.float32
+    if bf16_supported(device):
+        return torch.bfloat16
+    return torch.float16 if fp16_supported(device) else torch.float32
+
+
+def precision_name(dtype: torch.dtype) -> str:
+    """How results and records name a dtype from :func:`resolve_precision`: fp32, bf16 or fp16."""
+    return PRECISION_NAMES[dtype]
 
 
 @contextlib.contextmanager
 def autocast(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
-    """Run the network in ``dtype`` (a no-op for float32)."""
+    """Run the network in ``dtype`` (bf16 or fp16; a no-op for float32)."""
     if dtype == torch.float32:
         yield
         return
