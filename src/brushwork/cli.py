@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import gc
 import json
 import logging
 import os
@@ -809,8 +811,18 @@ def _discard_stdout() -> None:
         pass
 
 
+@functools.cache
+def _freeze_imports() -> None:
+    """Keep what is imported so far out of the garbage collector, once per process: torch alone makes
+    some 170,000 objects that live as long as the process, and without this the first full collection
+    of a run (due during the first picture) scans them all, 0.1 s instead of 1 ms."""
+    gc.freeze()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from brushwork.errors import UserInputError
+
+    _freeze_imports()
     args_list = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     logging.basicConfig(level=logging.WARNING, format="brushwork: %(message)s")
