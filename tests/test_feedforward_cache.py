@@ -112,12 +112,25 @@ def _edit(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
 
 
 def _flip_one_weight(payload: dict[str, Any]) -> None:
-    weight = next(iter(payload["convs"].values()))["weight"]
-    weight.view(-1)[0] = torch.nextafter(weight.view(-1)[0], torch.tensor(np.inf))
+    values = payload["values"]
+    values[1000] = torch.nextafter(values[1000], torch.tensor(np.inf))
 
 
 def _drop_one_conv(payload: dict[str, Any]) -> None:
-    payload["convs"].pop(next(iter(payload["convs"])))
+    payload["layout"].pop(next(iter(payload["layout"])))
+
+
+def _resum(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def changed_and_summed(payload: dict[str, Any]) -> None:
+        change(payload)
+        payload["digest"] = ff_weights._digest(payload["values"], payload["layout"], payload["constants"])
+
+    return changed_and_summed
+
+
+def _first(payload: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = next(iter(payload["layout"].values()))
+    return entry
 
 
 CORRUPTIONS: dict[str, Callable[[Path], None]] = {
@@ -128,8 +141,16 @@ CORRUPTIONS: dict[str, Callable[[Path], None]] = {
     "a convolution missing": lambda path: _edit(path, _drop_one_conv),
     "another format": lambda path: _edit(path, lambda p: p.update(format=ff_weights.CACHE_FORMAT + 1)),
     "another source": lambda path: _edit(path, lambda p: p.update(source_sha256="0" * 64)),
-    "a geometry changed": lambda path: _edit(
-        path, lambda p: next(iter(p["convs"].values())).update(stride=7)
+    "a geometry changed": lambda path: _edit(path, lambda p: _first(p).update(stride=7)),
+    "an offset changed": lambda path: _edit(path, lambda p: _first(p).update(offset=1)),
+    "an offset past the end": lambda path: _edit(path, lambda p: _first(p).update(offset=10**9)),
+    "values cut short": lambda path: _edit(path, lambda p: p.update(values=p["values"][:-1].clone())),
+    # the checksum recomputed over a layout that does not fit the values: refused all the same
+    "an offset past the end, checksum redone": lambda path: _edit(
+        path, _resum(lambda p: _first(p).update(offset=10**9))
+    ),
+    "a shape with no values, checksum redone": lambda path: _edit(
+        path, _resum(lambda p: _first(p).update(shape=[0, 1, 1, 1]))
     ),
     "a foreign object": lambda path: path.write_bytes(_pickled_object()),
 }
