@@ -3,6 +3,8 @@ weight cache.
 
     python benchmarks/bench_cold.py                  # 5 runs of each; writes results/cold.json
     python benchmarks/bench_cold.py --runs 3 --size 1024
+    git archive REV src | tar -x -C /tmp/old          # an older commit's source, for a before/after:
+    python benchmarks/bench_cold.py --src /tmp/old/src --name cold-old
 
 Each run is the real command, ``python -m brushwork PHOTO STYLE --method fast --size SIZE -o OUT
 --json``, in a new process. "Empty cache" runs get a new, empty ``BRUSHWORK_CACHE_DIR`` (so the
@@ -68,12 +70,18 @@ def main() -> None:
     parser.add_argument("--photo", type=Path, default=default_photo())
     parser.add_argument("--style", type=Path, default=ROOT / "examples" / "starry_night.jpg")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS for the runs (default: torch's own)")
+    parser.add_argument(
+        "--src", type=Path, help="run the brushwork in this source folder instead (e.g. an older commit's)"
+    )
+    parser.add_argument("--name", default="cold", help="results/NAME.json (default: cold)")
     args = parser.parse_args()
 
     env = dict(os.environ)
     env.pop("BRUSHWORK_DEBUG", None)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)
+    if args.src:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(args.src.resolve()), env.get("PYTHONPATH")]))
     info = machine()
     load_start = load()
     runs: dict[str, list[dict[str, float]]] = {condition: [] for condition in CONDITIONS}
@@ -94,9 +102,10 @@ def main() -> None:
         for condition, rows in runs.items()
     }
     write_json(
-        "cold",
+        args.name,
         {
             "machine": info,
+            "src": str(args.src or ROOT / "src"),
             "threads": args.threads or "default",
             "bytecode_written": not os.environ.get("PYTHONDONTWRITEBYTECODE"),
             "photo": str(args.photo),
@@ -112,6 +121,7 @@ def main() -> None:
     print(f"\n{info['cpu']} ({info['cores']} cores, {info['cpu_capability']}, bf16 native: "
           f"{info['bf16_native']}); {threads}; commit {info['commit']}"
           + (" with uncommitted changes in src/" if info["src_modified"] else "")
+          + (f"; brushwork from {args.src}" if args.src else "")
           + f"; load {load_start} → {load()}\n")  # fmt: skip
 
     def cell(values: dict[str, float], digits: int) -> str:
