@@ -303,17 +303,18 @@ def test_corrupt_or_missing_weights_are_one_line_errors(
 
 
 @pytest.mark.slow
-def test_draft_starts_from_the_fast_picture_and_strength_zero_keeps_the_photo() -> None:
+def test_init_fast_starts_from_the_fast_picture_and_strength_zero_keeps_the_photo() -> None:
     photo = resize(read_image(CONTENT).rgb, (64, 48))
-    assert Settings(quality="draft").start == "fast" and Settings().start == "content"
-    assert Settings(quality="draft", init="noise").start == "noise"
-    assert brushwork.stylize(photo, STARRY, quality="draft", size=32, steps=1).record()["start"] == "fast"
+    assert Settings(init="fast").start == "fast" and Settings().start == "content"
+    assert Settings(quality="draft").start == "content"  # the presets build their forms from the photo
+    assert brushwork.stylize(photo, STARRY, init="fast", size=32, steps=1).record()["start"] == "fast"
     first: list[tuple[brushwork.Progress, np.ndarray]] = []
     brushwork.stylize(
         photo,
         STARRY,
-        quality="draft",
+        init="fast",
         size=64,
+        steps=10,
         precision="fp32",
         callback=lambda p: first.append((p, p.image())),
     )
@@ -321,5 +322,5 @@ def test_draft_starts_from_the_fast_picture_and_strength_zero_keeps_the_photo() 
     progress, picture = first[0]
     assert progress.scales == 1 and progress.total == 10
     assert np.abs(picture - fast).max() < 1e-4  # the first evaluation is of the fast picture itself
-    kept = brushwork.stylize(photo, STARRY, quality="draft", size=64, strength=0.0)
+    kept = brushwork.stylize(photo, STARRY, init="fast", size=64, steps=3, strength=0.0)
     assert np.abs(kept.image - photo).mean() < 0.01

@@ -224,17 +224,64 @@ def test_strength_maps_to_loss_weights() -> None:
         Settings(strength=1.5)
 
 
-def test_steps_per_scale() -> None:
+def test_steps_per_scale_build_the_forms_at_small_scales() -> None:
+    """Normal and draft: each scale up to forms_size costs about the same (a quarter the iterations per
+    doubling); the scales above it only sharpen, in the preset's few final iterations."""
     pyramid = [(128, 96), (256, 192), (512, 384)]
-    assert Settings().steps_per_scale(pyramid) == [30, 30, 25]
+    assert Settings().steps_per_scale(pyramid) == [60, 15, 3]
+    assert Settings().detail_scales(pyramid) == [False, False, True]
+    assert Settings(quality="draft").steps_per_scale(pyramid) == [30, 7, 3]
+    # larger outputs: more detail scales, fewer iterations where each costs more
+    assert Settings().steps_per_scale([*pyramid, (1024, 768)]) == [60, 15, 3, 2]
+    # a small output is all forms; its final scale is the forms' last
+    assert Settings().steps_per_scale([(64, 48), (128, 96)]) == [60, 15]
+    # the first scale builds the picture from the photo, whatever its size
+    assert Settings(pyramid=False).detail_scales([(512, 384)]) == [False]
+    assert Settings(pyramid=False).steps_per_scale([(512, 384)]) == [60]
+    # the user's numbers win: steps at the final scale, coarse_steps at the first
+    assert Settings(steps=7, coarse_steps=32).steps_per_scale(pyramid) == [32, 8, 7]
+    assert Settings(forms_size=512).steps_per_scale(pyramid) == [60, 15, 3]  # 3: the preset's minimum
+    assert Settings(forms_size=128).steps_per_scale(pyramid) == [60, 3, 3]
+
+
+def test_steps_per_scale_without_forms_size() -> None:
+    """High, or forms_size 0: every scale optimises in full, coarse scales alike."""
+    pyramid = [(128, 96), (256, 192), (512, 384)]
+    assert Settings(quality="high").steps_per_scale(pyramid) == [60, 60, 25]
+    assert Settings(forms_size=0).detail_scales(pyramid) == [False, False, False]
+    assert Settings(forms_size=0, coarse_steps=30, steps=25).steps_per_scale(pyramid) == [30, 30, 25]
     # A single scale builds the style from the photo: it gets the coarse scales' iterations ...
-    assert Settings().steps_per_scale([(192, 144)]) == [30]
-    assert Settings(quality="draft").steps_per_scale([(192, 144)]) == [10]
+    assert Settings(quality="high").steps_per_scale([(192, 144)]) == [60]
     # ... unless the user asked for a number.
-    assert Settings(steps=7).steps_per_scale([(192, 144)]) == [7]
-    assert Settings(steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
+    assert Settings(quality="high", steps=7).steps_per_scale([(192, 144)]) == [7]
+    assert Settings(quality="high", steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
     # Above 512 x 512 pixels a scale gets fewer, in proportion, but never below the preset's minimum.
-    assert Settings().steps_per_scale([(960, 540), (1920, 1080), (3840, 2160)]) == [16, 4, 3]
+    large = [(960, 540), (1920, 1080), (3840, 2160)]
+    assert Settings(quality="high").steps_per_scale(large) == [31, 8, 8]
+    with pytest.raises(SettingsError, match="forms-size"):
+        Settings(forms_size=8)
+
+
+def test_lbfgs_first_step_moves_every_value_by_the_set_amount() -> None:
+    """torch's L-BFGS moves the whole picture by one grey level in all on its first step; brushwork's
+    first step at each scale moves each value by FIRST_STEP grey levels on average."""
+    from brushwork.engines.optimize.objective import FIRST_STEP, run_stage
+
+    target = torch.linspace(-50, 50, 3 * 32 * 48).reshape(1, 3, 32, 48)
+
+    class Quadratic:
+        def evaluate(self, image: torch.Tensor, scale: float, on_tile: object = None) -> dict[str, float]:
+            image.grad = None
+            loss = (image - target).pow(2).mean()
+            (loss * scale).backward()
+            return {"total": float(loss.detach())}
+
+    start = torch.zeros_like(target)
+    moved = run_stage(start, Quadratic(), 1, Settings(), lambda image, values: None)
+    assert (moved - start).abs().mean() == pytest.approx(FIRST_STEP, rel=0.2)
+    # and the steps after it use the curvature: on a quadratic, the second step lands at the minimum
+    solved = run_stage(start, Quadratic(), 2, Settings(), lambda image, values: None)
+    assert (solved - target).abs().max() < 1e-3
 
 
 def test_extra_loss_is_added_to_the_objective_and_moves_the_picture() -> None:

@@ -40,13 +40,23 @@ LARGE_SCALE_PIXELS = 512 * 512
 @dataclass(frozen=True)
 class QualityPreset:
     """Iterations at the final scale and at each coarser scale of the pyramid, and the fewest any
-    scale gets however large it is."""
+    scale gets however large it is.
+
+    With ``forms_size`` set, the pyramid works in two parts. The scales whose long side is at most
+    ``forms_size`` build the painting's large forms with the full objective (L-BFGS); the first gets
+    ``coarse_steps`` and each next one a quarter as many, so every such scale costs about the same.
+    Each larger scale only sharpens the enlarged picture into brush marks at its own resolution, in
+    ``final_steps`` iterations (a few: more cost much and pull the picture back toward the photo's
+    detail, and the forms do not change). Without it every scale
+    optimises the full objective: ``coarse_steps`` at each coarse scale, ``final_steps`` at the last.
+    """
 
     final_steps: int
     coarse_steps: int
     min_steps: int
     init: str = "content"  # what the first scale starts from, unless --init says otherwise
     pyramid_start: int = 128  # long side of the coarsest scale, unless --pyramid-start says otherwise
+    forms_size: int | None = None  # largest long side of the scales that build the forms (None: all)
 
     def steps_at(self, planned: int, pixels: int) -> int:
         if pixels <= LARGE_SCALE_PIXELS:
@@ -55,21 +65,19 @@ class QualityPreset:
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    # The fast engine's picture refined by 10 iterations, at a single scale up to 1023 px (larger
-    # outputs: a pyramid from 512 px). Chosen in BENCHMARKS.md §8 over 30 coarse / 5 final from the
-    # photo: lower Gram distance on 7/7 pairs at 512 px in 70 % of the work.
-    "draft": QualityPreset(final_steps=10, coarse_steps=10, min_steps=2, init="fast", pyramid_start=512),
-    "normal": QualityPreset(final_steps=25, coarse_steps=30, min_steps=3),
-    "high": QualityPreset(final_steps=60, coarse_steps=100, min_steps=8),
+    # Chosen in BENCHMARKS.md §11 (benchmarks/presets.py) on the time-vs-quality curve at 512 px.
+    "draft": QualityPreset(final_steps=3, coarse_steps=30, min_steps=2, forms_size=256),
+    "normal": QualityPreset(final_steps=3, coarse_steps=60, min_steps=2, forms_size=256),
+    # Every scale optimises the full objective: the most faithful to the photo, at several times the cost.
+    "high": QualityPreset(final_steps=25, coarse_steps=60, min_steps=8),
 }
-
 
 # Settings only the optimizer reads: with method "fast" they must keep their defaults (a changed one
 # would be silently ignored, so it is refused instead).
 OPTIMIZER_ONLY = (
     "quality", "steps", "coarse_steps", "content_weight", "style_weight", "tv_weight", "content_layers",
     "style_layers", "style_layer_weights", "normalize_losses", "style_loss", "pooling", "padding", "init",
-    "optimizer", "learning_rate", "pyramid", "pyramid_start", "tile_size",
+    "optimizer", "learning_rate", "pyramid", "pyramid_start", "forms_size", "tile_size",
 )  # fmt: skip
 
 
@@ -131,7 +139,7 @@ class Settings:
         default=None,
         metadata={
             "help": "start from: content, noise, fast (the fast engine's picture), or an image file "
-            "(default: the quality preset's: fast for draft, content otherwise)"
+            "(default: content)"
         },
     )
     optimizer: Optimizer = field(default="lbfgs", metadata={"help": "lbfgs or adam"})
@@ -140,8 +148,15 @@ class Settings:
     pyramid_start: int | None = field(
         default=None,
         metadata={
-            "help": "long side of the coarsest scale; each next scale doubles it (default: the quality "
-            "preset's: 512 for draft, 128 otherwise)"
+            "help": "long side of the coarsest scale; each next scale doubles it (default: 128)"
+        },
+    )
+    forms_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "largest scale (long side) optimised with the full objective, where the painting's "
+            "large forms are made; larger scales only add its brush detail in a few cheap steps "
+            "(default: the quality preset's: 256 for draft and normal; 0: every scale in full, as high)"
         },
     )
     max_memory: str | None = field(
@@ -260,6 +275,18 @@ class Settings:
         return self.pyramid_start if self.pyramid_start is not None else self.preset.pyramid_start
 
     @property
+    def forms_limit(self) -> int | None:
+        """``forms_size``, or the preset's; None when every scale optimises the full objective."""
+        limit = self.forms_size if self.forms_size is not None else self.preset.forms_size
+        return limit or None
+
+    def detail_scales(self, sizes: Sequence[tuple[int, int]]) -> list[bool]:
+        """Which scales only add brush detail (see :class:`QualityPreset`), coarse to fine. The first
+        scale never does: it builds the painting from the start image, whatever its size."""
+        limit = self.forms_limit
+        return [limit is not None and index > 0 and max(size) > limit for index, size in enumerate(sizes)]
+
+    @property
     def final_steps(self) -> int:
         return self.steps if self.steps is not None else self.preset.final_steps
 
@@ -272,12 +299,24 @@ class Settings:
 
         The first scale builds the style from the photo, so it gets the coarse scales' iterations even
         when it is also the last (a small output, or no pyramid); later scales refine what it built.
-        An explicit ``steps`` is used as given. Scales above LARGE_SCALE_PIXELS get fewer.
+        With a ``forms_limit`` the scales up to it get a quarter fewer each (see
+        :class:`QualityPreset`) and the detail scales above it ``final_steps``. An explicit ``steps``
+        is used as given at the final scale. Scales above LARGE_SCALE_PIXELS get fewer.
         """
         final = self.final_steps
-        if len(sizes) == 1 and self.steps is None:
-            final = max(final, self.coarse_steps_per_scale)
-        planned = [self.coarse_steps_per_scale] * (len(sizes) - 1) + [final]
+        coarse = self.coarse_steps_per_scale
+        detail = self.detail_scales(sizes)
+        if self.forms_limit is not None:
+            planned = [
+                final if is_detail else max(self.preset.min_steps, coarse // 4**index)
+                for index, is_detail in enumerate(detail)
+            ]
+            if self.steps is not None:
+                planned[-1] = self.steps
+        else:
+            if len(sizes) == 1 and self.steps is None:
+                final = max(final, coarse)
+            planned = [coarse] * (len(sizes) - 1) + [final]
         return [self.preset.steps_at(n, w * h) for n, (w, h) in zip(planned, sizes, strict=True)]
 
     @property
@@ -315,6 +354,10 @@ def validate(s: Settings) -> None:
     """Raise :class:`SettingsError` naming the first setting that is out of range."""
     if not 16 <= s.size <= MAX_SIZE:
         raise SettingsError(f"size must be between 16 and {MAX_SIZE} pixels, got {s.size}")
+    if s.forms_size is not None and not (s.forms_size == 0 or 16 <= s.forms_size <= MAX_SIZE):
+        raise SettingsError(
+            f"forms-size must be 0 (off) or between 16 and {MAX_SIZE} pixels, got {s.forms_size}"
+        )
     if s.pyramid_start is not None and not 16 <= s.pyramid_start <= MAX_SIZE:
         raise SettingsError(f"pyramid-start must be between 16 and {MAX_SIZE} pixels, got {s.pyramid_start}")
     for name in ("steps", "coarse_steps"):

@@ -22,6 +22,10 @@ from brushwork.features.vgg import VGG19Features, from_caffe
 # (long side / this)^2 keeps its weight meaning the same at every scale of the pyramid.
 TV_REFERENCE_SIZE = 512
 
+# L-BFGS's first step at each scale moves every value by this many grey levels (0–255) on average
+# (0: torch's own first step and schedule, as before 2026-12; see run_stage).
+FIRST_STEP = 2.0
+
 
 def default_style_layer_weights(settings: Settings) -> tuple[float, ...]:
     if settings.style_layer_weights is not None:
@@ -228,22 +232,36 @@ def run_stage(
     # pixels by at most 1 in L1 norm; on a per-pixel mean loss both stall it. Summing over positions
     # (as Gatys et al. do) instead of averaging gives it a well-scaled problem with the same minimiser.
     positions = x.shape[-1] * x.shape[-2]
-    lbfgs = torch.optim.LBFGS(
-        [x],
-        lr=1.0,
-        max_iter=steps,
-        max_eval=steps,
-        history_size=history,
-        tolerance_grad=0.0,
-        tolerance_change=0.0,
-    )
 
     def closure() -> torch.Tensor:
         values = objective.evaluate(x, positions, tile_hook)
         on_step(x.detach(), values)
         return torch.tensor(values["total"] * positions)
 
-    lbfgs.step(closure)
+    if not FIRST_STEP:  # torch's own schedule: its last evaluation's gradient is never used
+        whole = torch.optim.LBFGS(
+            [x], lr=1.0, max_iter=steps, max_eval=steps, history_size=history, tolerance_grad=0.0,
+            tolerance_change=0.0,
+        )  # fmt: skip
+        whole.step(closure)
+        return x.detach()
+    # torch's first step is lr / ‖g‖₁ along −g: with lr 1 the whole picture moves by one grey level in
+    # all, and every scale of the pyramid restarts L-BFGS, so that evaluation would be wasted. This lr
+    # moves each value by FIRST_STEP grey levels on average; later steps use the curvature as usual.
+    # One iteration a call (the state carries over), so that every evaluation is followed by a step.
+    lbfgs = torch.optim.LBFGS(
+        [x],
+        lr=FIRST_STEP * x.numel(),
+        max_iter=1,
+        max_eval=1,
+        history_size=history,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+    )
+    for step in range(steps):
+        lbfgs.step(closure)
+        if step == 0:
+            lbfgs.param_groups[0]["lr"] = 1.0
     return x.detach()
 
 
