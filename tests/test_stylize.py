@@ -228,36 +228,37 @@ def test_steps_per_scale_build_the_forms_at_small_scales() -> None:
     """Normal and draft: each scale up to forms_size costs about the same (a quarter the iterations per
     doubling); the scales above it only sharpen, in the preset's few final iterations."""
     pyramid = [(128, 96), (256, 192), (512, 384)]
-    assert Settings().steps_per_scale(pyramid) == [60, 15, 3]
+    assert Settings().steps_per_scale(pyramid) == [30, 7, 4]
     assert Settings().detail_scales(pyramid) == [False, False, True]
-    assert Settings(quality="draft").steps_per_scale(pyramid) == [30, 7, 3]
+    assert Settings(quality="draft").steps_per_scale(pyramid) == [20, 5, 2]
+    assert Settings(quality="high").steps_per_scale(pyramid) == [80, 20, 10]
     # larger outputs: more detail scales, fewer iterations where each costs more
-    assert Settings().steps_per_scale([*pyramid, (1024, 768)]) == [60, 15, 3, 2]
+    assert Settings().steps_per_scale([*pyramid, (1024, 768)]) == [30, 7, 4, 2]
     # a small output is all forms; its final scale is the forms' last
-    assert Settings().steps_per_scale([(64, 48), (128, 96)]) == [60, 15]
+    assert Settings().steps_per_scale([(64, 48), (128, 96)]) == [30, 7]
     # the first scale builds the picture from the photo, whatever its size
     assert Settings(pyramid=False).detail_scales([(512, 384)]) == [False]
-    assert Settings(pyramid=False).steps_per_scale([(512, 384)]) == [60]
+    assert Settings(pyramid=False).steps_per_scale([(512, 384)]) == [30]
     # the user's numbers win: steps at the final scale, coarse_steps at the first
     assert Settings(steps=7, coarse_steps=32).steps_per_scale(pyramid) == [32, 8, 7]
-    assert Settings(forms_size=512).steps_per_scale(pyramid) == [60, 15, 3]  # 3: the preset's minimum
-    assert Settings(forms_size=128).steps_per_scale(pyramid) == [60, 3, 3]
+    assert Settings(forms_size=512).steps_per_scale(pyramid) == [30, 7, 2]  # 2: the preset's minimum
+    assert Settings(forms_size=128).steps_per_scale(pyramid) == [30, 4, 4]
 
 
 def test_steps_per_scale_without_forms_size() -> None:
-    """High, or forms_size 0: every scale optimises in full, coarse scales alike."""
+    """forms_size 0: every scale optimises in full, coarse scales alike (the presets before issue 18)."""
     pyramid = [(128, 96), (256, 192), (512, 384)]
-    assert Settings(quality="high").steps_per_scale(pyramid) == [60, 60, 25]
+    assert Settings(quality="high", forms_size=0).steps_per_scale(pyramid) == [80, 80, 10]
     assert Settings(forms_size=0).detail_scales(pyramid) == [False, False, False]
     assert Settings(forms_size=0, coarse_steps=30, steps=25).steps_per_scale(pyramid) == [30, 30, 25]
     # A single scale builds the style from the photo: it gets the coarse scales' iterations ...
-    assert Settings(quality="high").steps_per_scale([(192, 144)]) == [60]
+    assert Settings(forms_size=0).steps_per_scale([(192, 144)]) == [30]
     # ... unless the user asked for a number.
-    assert Settings(quality="high", steps=7).steps_per_scale([(192, 144)]) == [7]
-    assert Settings(quality="high", steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
+    assert Settings(forms_size=0, steps=7).steps_per_scale([(192, 144)]) == [7]
+    assert Settings(forms_size=0, steps=7, coarse_steps=3).steps_per_scale(pyramid) == [3, 3, 7]
     # Above 512 x 512 pixels a scale gets fewer, in proportion, but never below the preset's minimum.
     large = [(960, 540), (1920, 1080), (3840, 2160)]
-    assert Settings(quality="high").steps_per_scale(large) == [31, 8, 8]
+    assert Settings(quality="high", forms_size=0).steps_per_scale(large) == [41, 11, 4]
     with pytest.raises(SettingsError, match="forms-size"):
         Settings(forms_size=8)
 

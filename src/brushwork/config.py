@@ -65,12 +65,13 @@ class QualityPreset:
 
 
 QUALITY_PRESETS: dict[str, QualityPreset] = {
-    # Chosen in BENCHMARKS.md §11 (benchmarks/presets.py) on the time-vs-quality curve at 512 px.
-    "draft": QualityPreset(final_steps=3, coarse_steps=30, min_steps=2, forms_size=256),
-    "normal": QualityPreset(final_steps=3, coarse_steps=60, min_steps=2, forms_size=256),
-    # Every scale optimises the full objective: the most faithful to the photo, at several times the cost.
-    "high": QualityPreset(final_steps=25, coarse_steps=60, min_steps=8),
+    # Chosen on the time-vs-quality curve at 512 px (BENCHMARKS.md §11, benchmarks/presets.py): at
+    # 128/256/512 px, draft 20/5/2 iterations, normal 30/7/4, high 80/20/10.
+    "draft": QualityPreset(final_steps=2, coarse_steps=20, min_steps=2, forms_size=256),
+    "normal": QualityPreset(final_steps=4, coarse_steps=30, min_steps=2, forms_size=256),
+    "high": QualityPreset(final_steps=10, coarse_steps=80, min_steps=4, forms_size=256),
 }
+
 
 # Settings only the optimizer reads: with method "fast" they must keep their defaults (a changed one
 # would be silently ignored, so it is refused instead).
@@ -99,7 +100,10 @@ class Settings:
     )
     coarse_steps: int | None = field(
         default=None,
-        metadata={"help": "optimizer iterations at each coarser scale of the pyramid (overrides the preset)"},
+        metadata={
+            "help": "optimizer iterations at the coarsest scale of the pyramid (overrides the preset); each "
+            "next scale up to --forms-size gets a quarter as many (without one: as many)"
+        },
     )
     strength: float | None = field(
         default=None,
@@ -147,9 +151,7 @@ class Settings:
     pyramid: bool = field(default=True, metadata={"help": "optimize coarse to fine"})
     pyramid_start: int | None = field(
         default=None,
-        metadata={
-            "help": "long side of the coarsest scale; each next scale doubles it (default: 128)"
-        },
+        metadata={"help": "long side of the coarsest scale; each next scale doubles it (default: 128)"},
     )
     forms_size: int | None = field(
         default=None,
