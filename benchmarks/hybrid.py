@@ -32,9 +32,10 @@ from tune import diagonal_pairs
 
 CHECKPOINTS = (5, 10, 15, 20, 30, 40)
 # The presets as they were when this ran (draft has since become the fast picture + 10 iterations).
+# Every scale in full (forms_size 0), as then; L-BFGS's first step has changed since (objective.FIRST_STEP).
 PRESETS = {
-    "draft": {"quality": "draft", "init": "content", "pyramid_start": 128, "coarse_steps": 30, "steps": 5},
-    "normal": {"quality": "normal"},
+    "draft": {"init": "content", "pyramid_start": 128, "coarse_steps": 30, "steps": 5, "forms_size": 0},
+    "normal": {"coarse_steps": 30, "steps": 25, "forms_size": 0},
 }
 
 

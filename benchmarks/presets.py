@@ -52,6 +52,8 @@ DOCS = ROOT / "docs" / "presets"
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("fast", {"method": "fast"}),
     *[(name, {"quality": name}) for name in QUALITY_PRESETS],
+    # a direction measured alone: the coarsest scale started from the fast engine's picture
+    ("normal from fast", {"quality": "normal", "init": "fast"}),
     # Before issue 18: draft was the fast picture + 10 iterations at 512 px, normal 30/30/25 L-BFGS
     # iterations at 128/256/512 px, every scale with the full objective, and each scale's L-BFGS took
     # torch's own first step (FIRST_STEP 0).
@@ -221,11 +223,47 @@ def report() -> None:
         + table(header, lines)
         + "\n"
     )
+    text += long_pastiche_table(rows)
     DOCS.mkdir(parents=True, exist_ok=True)
     (DOCS / "presets.md").write_text(text)
     print(text)
     plot(means)
     sheet(rows, [name for name in names if by_name[name]])
+
+
+def long_pastiche_table(rows: list[dict[str, Any]]) -> str:
+    """The presets beside pastiche's long runs (its converged picture: the quality bar), pair by pair."""
+    path = OUT / "pastiche_long.jsonl"
+    if not path.exists():
+        return ""
+    long_rows = [json.loads(line) for line in path.open()]
+    lines = []
+    for content in dict.fromkeys(r["content"] for r in long_rows):
+        converged = max(
+            (r for r in long_rows if r["content"] == content), key=lambda r: int(r["variant"][9:])
+        )
+        for row in [r for r in long_rows if r["content"] == content] + [
+            r for r in rows if r["content"] == content and r["variant"] in QUALITY_PRESETS
+        ]:
+            lines.append(
+                [
+                    f"{content} / {row['style']}",
+                    row["variant"],
+                    f"{row['forms_gram']:.3f}",
+                    "yes" if row["forms_gram"] <= converged["forms_gram"] else "no",
+                    f"{row['style_gram']:.3f}",
+                    f"{row['ssim']:.3f}",
+                    f"{row['ssim'] / converged['ssim']:.2f}",
+                ]
+            )
+    header = [
+        "pair", "picture", "large forms ↓", "forms ≤ pastiche's longest", "Gram ↓", "SSIM ↑",
+        "SSIM / pastiche's longest",
+    ]  # fmt: skip
+    return (
+        "\npastiche's long run (its pictures after 20, 100, 300 and 1000 L-BFGS steps; not timed, since it "
+        "ran beside other work) beside the presets on the same pair:\n\n" + table(header, lines) + "\n"
+    )
 
 
 def plot(means: dict[str, dict[str, float]]) -> None:
