@@ -41,6 +41,7 @@ from brushwork.batch.manifest import read_manifest
 from brushwork.cli import main
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
+from ci import require
 
 ONE_WORKER = ["--jobs", "1", "--threads", "1"]
 
@@ -385,7 +386,7 @@ def test_engine_ray_without_ray_says_how_to_install_it(
 
 
 def test_a_ray_address_where_nothing_listens_is_refused_at_once(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
+    require("ray", "the ray extra: pip install 'brushwork[ray]'")
     with socket.socket() as probe:  # a loopback port that was free a moment ago
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -523,9 +524,8 @@ def test_the_local_pool_never_oversubscribes_the_cores(
 
 
 def test_a_video_in_the_folder_is_painted_as_one_item_and_skipped_when_done(tmp_path: Path) -> None:
-    pytest.importorskip("av")
-    pytest.importorskip("cv2")
-    import av
+    av = require("av", "the video extra: pip install 'brushwork[video]'")
+    require("cv2", "opencv-python-headless, a dependency of brushwork")
 
     from brushwork.batch.worker import read_key
     from video_clips import make_clip
