@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import warnings
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +22,7 @@ from brushwork.config import Settings
 from brushwork.engines.optimize.memory import format_bytes, parse_memory
 from brushwork.errors import UserInputError
 from brushwork.features.weights import CONV_NAMES
+from brushwork.sysmemory import total_memory
 
 # A style image's statistics come from its texture; below this many pixels on its short side it has
 # almost none (VGG19's first pooling halves it, the fifth block sees one position), and scaled up to
@@ -128,39 +128,13 @@ def _quantized_layer_problem(raw: dict[str, Any], prefix: str, shape: tuple[int,
 
 def machine_memory(device: torch.device) -> int | None:
     """Memory the device has in all, in bytes: the GPU's for CUDA, else the RAM this process may use
-    (the smaller of the machine's and a cgroup limit). None when unknown."""
+    (the smaller of the machine's and a cgroup limit, see :mod:`brushwork.sysmemory`). None when
+    unknown."""
     if device.type == "cuda":
         return int(torch.cuda.get_device_properties(device).total_memory)
     if device.type != "cpu":
         return None
-    sizes = [_meminfo_total(), _cgroup_limit()]
-    known = [size for size in sizes if size]
-    return min(known) if known else None
-
-
-def _meminfo_total() -> int | None:
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _cgroup_limit() -> int | None:
-    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(path).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit() and int(text) < 2**60:  # "max" or a huge number: no limit
-            return int(text)
-    return None
+    return total_memory()
 
 
 def fit_memory_budget(settings: Settings, device: torch.device) -> tuple[Settings, str | None]:
