@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from brushwork import sysmemory
+from brushwork.engines.optimize import memory
 
 GB = 2**30
 MB = 2**20
@@ -116,3 +117,16 @@ def test_a_cgroup_roomier_than_the_machine_changes_nothing(machine: Machine) -> 
 def test_a_full_cgroup_leaves_nothing(machine: Machine) -> None:
     machine.v2(memory_max=f"{GB}\n", memory_current=f"{GB + MB}\n")
     assert machine.available() == 0
+
+
+def test_the_budgets_without_max_memory_follow_the_cgroup(
+    machine: Machine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The optimizer's default budgets take three quarters of what is available: in a container with a
+    4 GB limit on a roomy host, that is 3 GB, not the comfortable 6 GB the host's memory would allow."""
+    machine.v2(memory_max=f"{4 * GB}\n", memory_current="0\n")
+    monkeypatch.setattr(sysmemory, "MEMINFO", machine.meminfo)
+    monkeypatch.setattr(sysmemory, "CGROUP_ROOT", machine.cgroup_root)
+    monkeypatch.setattr(sysmemory, "PROC_CGROUP", machine.proc_cgroup)
+    assert memory.available_memory() == 4 * GB
+    assert memory.default_budgets() == [3 * GB]
