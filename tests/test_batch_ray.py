@@ -3,7 +3,8 @@
 Ray picks its node address from the network interfaces and probes a public address to find it; so the
 head, its workers and the driver all run in a private network namespace that has only loopback, where
 Ray runs as node 127.0.0.1 and no traffic can leave the machine. That needs root (``unshare --net``) and
-util-linux's nsenter: elsewhere these tests are skipped, except in CI (CI=true), where they fail.
+util-linux's nsenter: elsewhere these tests are skipped, except in CI (CI=true), where they fail. The
+cluster runs with token authentication, as the README's recipe sets it up.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import importlib.util
 import ipaddress
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -25,7 +27,17 @@ from pathlib import Path
 
 import pytest
 
-from batchkit import SLOW_FLAGS, STYLE, TINY_FLAGS, attempts, copy_images, ledger, mixed_folder, outputs
+from batchkit import (
+    DATA,
+    SLOW_FLAGS,
+    STYLE,
+    TINY_FLAGS,
+    attempts,
+    copy_images,
+    ledger,
+    mixed_folder,
+    outputs,
+)
 from ci import unavailable
 
 pytestmark = pytest.mark.slow  # a Ray head and two drivers: about half a minute
@@ -34,6 +46,7 @@ RAY_PORT = 6379  # free: nothing else listens in the private namespace
 ADDRESS = f"127.0.0.1:{RAY_PORT}"
 BIN = Path(sys.executable).parent
 TASK_TITLE = "ray::stylize_item"  # a Ray worker's process title while it runs an item
+CLUSTER_TOKEN = secrets.token_hex(32)  # the test cluster's
 
 
 def _unavailable() -> str | None:
@@ -99,12 +112,13 @@ def namespace() -> Iterator[Namespace]:
 
 
 def _env() -> dict[str, str]:
+    """The cluster's environment, and its drivers': token authentication, as the README's recipe sets
+    it up, with the token in the environment (Ray reads it first) so that no token file is made."""
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["RAY_USAGE_STATS_ENABLED"] = "0"
-    # No token files in the home folder (Ray 2.5x makes one for a private instance, and a later head
-    # then expects it): nothing here is reachable from outside the namespace anyway.
-    env["RAY_AUTH_MODE"] = "disabled"
+    env["RAY_AUTH_MODE"] = "token"
+    env["RAY_AUTH_TOKEN"] = CLUSTER_TOKEN
     return env
 
 
@@ -164,7 +178,8 @@ def test_without_an_address_a_private_ray_instance_runs_the_batch_with_a_token_o
     command = namespace.command(*argv, *TINY_FLAGS, "--engine", "ray", "--threads", 1, "--quiet", "--json")
     temp = tempfile.mkdtemp(prefix="bwray", dir="/tmp")
     had_token = (Path.home() / ".ray" / "auth_token").exists()
-    env = {**_env(), "RAY_TMPDIR": temp}  # RAY_AUTH_MODE=disabled: brushwork turns it on all the same
+    env = {**_env(), "RAY_TMPDIR": temp, "RAY_AUTH_MODE": "disabled"}  # brushwork turns it on all the same
+    del env["RAY_AUTH_TOKEN"]  # and makes its own
     gcs_env: dict[str, str] | None = None
     listening: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
     driver = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -191,7 +206,7 @@ def test_without_an_address_a_private_ray_instance_runs_the_batch_with_a_token_o
     assert not (Path.home() / ".ray" / "auth_token").exists() or had_token  # no token left behind
     assert gcs_env is not None, "Ray's GCS was not seen running"
     assert gcs_env.get("RAY_AUTH_MODE") == "token"
-    assert len(gcs_env.get("RAY_AUTH_TOKEN", "")) >= 32
+    assert len(gcs_env.get("RAY_AUTH_TOKEN", "")) >= 32 and gcs_env["RAY_AUTH_TOKEN"] != CLUSTER_TOKEN
     assert listening, "no listening socket was seen"
     assert all(address.is_loopback for address in listening), sorted(map(str, listening))
 
@@ -211,6 +226,23 @@ def test_a_mixed_folder_on_ray_gives_every_good_output_and_does_not_retry_a_bad_
     broken = [e for e in ledger(out) if e.get("item") == "trip/broken__starry_night.png"]
     assert [(e["status"], e["error_type"]) for e in broken] == [("failed", "ImageReadError")]
     assert all(e["host"] and e["pid"] for e in attempts(out))
+
+
+def test_a_driver_without_the_clusters_token_is_turned_away_with_what_it_needs(
+    cluster: Namespace, tmp_path: Path
+) -> None:
+    env = {**_env(), "HOME": str(tmp_path)}  # no ~/.ray/auth_token there either
+    del env["RAY_AUTH_TOKEN"]
+    command = batch_command(
+        cluster, DATA / "lion.jpg", "--styles", STYLE, "-o", tmp_path / "out", *TINY_FLAGS
+    )
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    ours = [line for line in run.stderr.splitlines() if line.startswith("brushwork:")]
+    assert len(ours) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert ours[0].startswith(f"brushwork: error: cannot start or reach Ray at {ADDRESS}: ")
+    assert "RAY_AUTH_MODE=token" in ours[0] and "RAY_AUTH_TOKEN" in ours[0]
+    assert run.stdout == ""
 
 
 def _task_processes(namespace: Namespace) -> list[int]:

@@ -5,6 +5,11 @@ and the output folder must be on a filesystem every node sees at the same path. 
 retries are off: a task lost with its worker or node comes back to the driver as a ``died`` attempt,
 which the driver records in the ledger and submits again, as it does for the local engine; a user's
 mistake (an unreadable image) comes back as a failed attempt and is not retried.
+
+Without an address a private Ray instance is started on this machine: it listens on 127.0.0.1 only and
+runs with Ray's token authentication, with a fresh token that is never written to a file. A cluster's
+own security is its operator's (see the README's "Running on a cluster"): brushwork connects with
+whatever ``RAY_AUTH_MODE`` and token the environment gives.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from brushwork.errors import UserInputError
 INSTALL_HINT = "--engine ray needs Ray: pip install 'brushwork[ray]'"
 CONNECT_SECONDS = 5.0
 AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")  # what a private instance sets, and puts back
+TOKEN_HINT = (
+    "a cluster with token authentication needs RAY_AUTH_MODE=token and the cluster's token here, in "
+    "RAY_AUTH_TOKEN or ~/.ray/auth_token: see the README's 'Running on a cluster'"
+)
 
 
 def require_ray() -> Any:
@@ -116,10 +125,15 @@ class RayEngine:
                     ray.init(address=address, _node_ip_address="127.0.0.1", **common)
                 else:
                     ray.init(address=address, **common)
-            except (ConnectionError, ValueError) as error:
+            except (ConnectionError, ValueError, ray.exceptions.AuthenticationError) as error:
                 self._restore_env()
                 where = f"at {address}" if address else "on this machine"
-                raise UserInputError(f"cannot start or reach Ray {where}: {one_line(error)}") from None
+                detail = one_line(error)
+                if isinstance(error, ray.exceptions.AuthenticationError):
+                    detail = f"it refused this machine's token, or there is none here ({TOKEN_HINT})"
+                elif address is not None:  # nothing says why: a missing or wrong token is one reason
+                    detail += f" ({TOKEN_HINT})"
+                raise UserInputError(f"cannot start or reach Ray {where}: {detail}") from None
         self.threads = threads
         cpus = float(ray.cluster_resources().get("CPU", 1.0))
         self.workers = max(1, int(cpus // threads))
