@@ -385,6 +385,24 @@ def test_engine_ray_without_ray_says_how_to_install_it(
     assert stderr.strip() == "brushwork: error: --engine ray needs Ray: pip install 'brushwork[ray]'"
 
 
+def test_a_private_ray_instance_gets_a_fresh_token_in_the_environment_and_gives_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require("ray", "the ray extra: pip install 'brushwork[ray]'")
+    from brushwork.batch import ray_engine
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    tokens = []
+    for _ in range(2):
+        restore = ray_engine._private_token_env()
+        assert os.environ["RAY_AUTH_MODE"] == "token"
+        tokens.append(os.environ["RAY_AUTH_TOKEN"])
+        restore()
+        assert os.environ["RAY_AUTH_MODE"] == "disabled" and "RAY_AUTH_TOKEN" not in os.environ
+    assert len(set(tokens)) == 2 and all(len(token) == 64 for token in tokens)
+
+
 def test_a_ray_address_where_nothing_listens_is_refused_at_once(tmp_path: Path) -> None:
     require("ray", "the ray extra: pip install 'brushwork[ray]'")
     with socket.socket() as probe:  # a loopback port that was free a moment ago
