@@ -41,6 +41,7 @@ from brushwork.batch.manifest import read_manifest
 from brushwork.cli import main
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
+from ci import require
 
 ONE_WORKER = ["--jobs", "1", "--threads", "1"]
 
@@ -384,8 +385,26 @@ def test_engine_ray_without_ray_says_how_to_install_it(
     assert stderr.strip() == "brushwork: error: --engine ray needs Ray: pip install 'brushwork[ray]'"
 
 
+def test_a_private_ray_instance_gets_a_fresh_token_in_the_environment_and_gives_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    require("ray", "the ray extra: pip install 'brushwork[ray]'")
+    from brushwork.batch import ray_engine
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    tokens = []
+    for _ in range(2):
+        restore = ray_engine._private_token_env()
+        assert os.environ["RAY_AUTH_MODE"] == "token"
+        tokens.append(os.environ["RAY_AUTH_TOKEN"])
+        restore()
+        assert os.environ["RAY_AUTH_MODE"] == "disabled" and "RAY_AUTH_TOKEN" not in os.environ
+    assert len(set(tokens)) == 2 and all(len(token) == 64 for token in tokens)
+
+
 def test_a_ray_address_where_nothing_listens_is_refused_at_once(tmp_path: Path) -> None:
-    pytest.importorskip("ray")
+    require("ray", "the ray extra: pip install 'brushwork[ray]'")
     with socket.socket() as probe:  # a loopback port that was free a moment ago
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -523,9 +542,8 @@ def test_the_local_pool_never_oversubscribes_the_cores(
 
 
 def test_a_video_in_the_folder_is_painted_as_one_item_and_skipped_when_done(tmp_path: Path) -> None:
-    pytest.importorskip("av")
-    pytest.importorskip("cv2")
-    import av
+    av = require("av", "the video extra: pip install 'brushwork[video]'")
+    require("cv2", "opencv-python-headless, a dependency of brushwork")
 
     from brushwork.batch.worker import read_key
     from video_clips import make_clip

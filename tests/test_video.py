@@ -22,8 +22,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-av = pytest.importorskip("av")
-cv2 = pytest.importorskip("cv2")
+from ci import require
+
+av = require("av", "the video extra: pip install 'brushwork[video]'")
+cv2 = require("cv2", "opencv-python-headless, a dependency of brushwork")
 
 import torch
 

@@ -175,7 +175,13 @@ class Settings:
             "of 16; default: only when the memory budget needs it)"
         },
     )
-    seed: int | None = field(default=None, metadata={"help": "random seed for repeatable runs"})
+    seed: int | None = field(
+        default=None,
+        metadata={
+            "help": "random seed for repeatable runs: seeds the optimizer's noise start (--init noise); "
+            "the fast engine draws nothing, so it needs none"
+        },
+    )
     precision: Precision = field(
         default="auto", metadata={"help": "auto (bf16 where supported), bf16 or fp32"}
     )
@@ -231,7 +237,7 @@ class Settings:
         default=1.0, metadata={"help": "after: colour saturation factor (1 = unchanged)"}
     )
     hue: float = field(default=0.0, metadata={"help": "after: turn the hues by this many degrees"})
-    sharpen: float = field(default=0.0, metadata={"help": "after: unsharp-mask amount, 0 (off) to 4"})
+    sharpen: float = field(default=0.0, metadata={"help": "after: unsharp-mask amount, 0 (off) to 5"})
 
     def __post_init__(self) -> None:
         validate(self)

@@ -1,5 +1,6 @@
-"""What a batch is made of: inputs found in folders and manifests (see manifest.py), their pairing with
-styles and each item's output name (its key: keys.py).
+"""What a batch is made of: inputs found in folders and manifests (see manifest.py; each input is a
+:class:`~brushwork.batch.sources.Source`), their pairing with styles and each item's output name (its
+key: keys.py).
 
 Everything here runs in the driver before any work starts, so a mistake (a missing style, a bad
 manifest row, two items writing the same file) is reported at once and nothing is written.
@@ -10,19 +11,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from brushwork.batch.manifest import read_manifest
+from brushwork.batch.sources import FILE_SETTINGS, VIDEO_EXTENSIONS, Kind, Source
 from brushwork.config import Settings
 from brushwork.errors import SettingsError, UserInputError
 
 Pairing = Literal["all", "random"]
-Kind = Literal["image", "video"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"})
 MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
 OUTPUT_FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tif": ".tif"}
 VIDEO_OUTPUT_SUFFIX = ".mp4"
@@ -38,23 +39,6 @@ def video_supported() -> bool:
     import importlib.util
 
     return all(importlib.util.find_spec(module) is not None for module in ("brushwork.video", "av", "cv2"))
-
-
-@dataclass(frozen=True)
-class Source:
-    """One content file and the name it goes by: its path relative to the folder or manifest it came
-    from (or its file name), which is what the output tree mirrors and what random pairing hashes."""
-
-    path: Path
-    name: str  # posix relative path, e.g. "trips/rome/001.jpg"
-    styles: tuple[Path, ...] = ()  # fixed by a manifest row; empty: paired from --styles
-    overrides: Mapping[str, Any] = field(default_factory=dict)  # per-item settings from a manifest
-    output: str | None = None  # output name from a manifest row, relative to the output folder
-    origin: str = ""  # "manifest.csv line 3", for error messages
-
-    @property
-    def kind(self) -> Kind:
-        return "video" if self.path.suffix.lower() in VIDEO_EXTENSIONS else "image"
 
 
 @dataclass(frozen=True)
@@ -82,14 +66,6 @@ class Item:
 class Discovery:
     sources: list[Source]
     ignored: list[Ignored]
-
-
-# Settings that may name a file instead of one of these words.
-FILE_SETTINGS: dict[str, frozenset[str]] = {
-    "init": frozenset({"content", "noise", "fast"}),
-    "mask": frozenset({"subject", "background"}),
-    "style_masks": frozenset({"subject", "background"}),
-}
 
 
 def setting_files(settings: Settings) -> list[Path]:
@@ -125,8 +101,6 @@ def discover(
                 _classify(file, file.relative_to(path).as_posix(), video, sources, ignored)
         elif path.is_file():
             if path.suffix.lower() in MANIFEST_EXTENSIONS:
-                from brushwork.batch.manifest import read_manifest  # it builds on Source, defined here
-
                 sources.extend(read_manifest(path))
             else:
                 _classify(path, path.name, video, sources, ignored)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from brushwork.batch.items import FILE_SETTINGS, Source
+from brushwork.batch.sources import FILE_SETTINGS, Source
 from brushwork.config import Settings
 from brushwork.errors import SettingsError, UserInputError
 

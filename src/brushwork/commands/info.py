@@ -1,0 +1,47 @@
+"""``brushwork info``: the version, the device, precision support, threads and where the weights are."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
+    commands.add_parser("info", help="show version, device, precision support and weights")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from brushwork import __version__
+    from brushwork.device import bf16_supported, precision_name, resolve_device, resolve_precision
+    from brushwork.features import find_weights
+
+    device = resolve_device("auto")
+    try:
+        source = find_weights()
+        weights = f"{source.path} ({source.origin})"
+    except Exception as error:  # info must still print the rest
+        weights = f"not found: {error}"
+    try:
+        from brushwork.engines.feedforward.weights import TRANSFORM_FILE, model_path
+
+        fast_weights = str(model_path(TRANSFORM_FILE).parent)
+    except Exception as error:
+        fast_weights = f"not found: {error}"
+    rows = {
+        "brushwork": __version__,
+        "torch": torch.__version__,
+        "device": str(device),
+        "bf16 native": "yes"
+        if bf16_supported(device)
+        else f"no ({precision_name(resolve_precision('auto', device))} is used)",
+        "cpu capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": str(torch.get_num_threads()),
+        "weights": weights,
+        "fast weights": fast_weights,
+    }
+    width = max(len(k) for k in rows)
+    for key, value in rows.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
