@@ -226,9 +226,30 @@ def report() -> None:
     text += long_pastiche_table(rows)
     DOCS.mkdir(parents=True, exist_ok=True)
     (DOCS / "presets.md").write_text(text)
+    (DOCS / "speed.md").write_text(speed_rows(by_name))
     print(text)
     plot(means)
-    sheet(rows, [name for name in names if by_name[name]])
+    longest = [f"pastiche {n}" for n in (1000,) if (OUT / "pastiche_long.jsonl").exists()]
+    sheet(rows, [name for name in names if by_name[name]] + longest)
+
+
+def speed_rows(by_name: dict[str, list[dict[str, Any]]]) -> str:
+    """The README's speed-table rows for the 512 px presets: mean (fastest to slowest) seconds."""
+
+    def seconds(name: str) -> str:
+        times = [r["seconds"] for r in by_name.get(name, [])]
+        if not times:
+            return "-"
+        return f"{statistics.mean(times):.2g} ({min(times):.2g}–{max(times):.2g})"
+
+    presets = ["fast", *QUALITY_PRESETS]
+    before = ["draft before", "normal before", f"pastiche {PASTICHE_STEPS}"]
+    return (
+        f"| {SIZE} px picture inside `stylize()`: {' / '.join(presets)}, mean (range) over "
+        f"{len(by_name['fast'])} pairs | {' / '.join(seconds(name) for name in presets)} |\n"
+        f"| the same pairs: draft / normal as they were before December 2026, pastiche's "
+        f"{PASTICHE_STEPS} steps | {' / '.join(seconds(name) for name in before)} |\n"
+    )
 
 
 def long_pastiche_table(rows: list[dict[str, Any]]) -> str:
@@ -291,20 +312,15 @@ def plot(means: dict[str, dict[str, float]]) -> None:
 
 def sheet(rows: list[dict[str, Any]], names: list[str]) -> None:
     contents = list(dict.fromkeys(r["content"] for r in rows))
-    seconds = {(r["content"], r["variant"]): r["seconds"] for r in rows}
     cells = []
     for content in contents:
-        cells.append(
-            [
-                OUT / content / f"{name.replace(' ', '_')}.png"
-                if (content, name) in seconds and (OUT / content / f"{name.replace(' ', '_')}.png").exists()
-                else None
-                for name in names
-            ]
-        )
+        files = [OUT / content / f"{name.replace(' ', '_')}.png" for name in names]
+        cells.append([file if file.exists() else None for file in files])
     styles = {r["content"]: r["style"] for r in rows}
+    photos = {content.stem: content for content, _ in diagonal_pairs()}
     image = make_sheet(
         cells,  # type: ignore[arg-type]
+        row_images=[photos[c] for c in contents],
         row_labels=[f"{c} / {styles[c]}" for c in contents],
         col_labels=names,
         cell_size=260,
@@ -316,6 +332,7 @@ def sheet(rows: list[dict[str, Any]], names: list[str]) -> None:
 
 
 def main() -> None:
+    global SIZE, OUT, DOCS
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -329,7 +346,12 @@ def main() -> None:
         help="only run pastiche for --long-steps on the pairs of these photos (comma-separated stems)",
     )
     parser.add_argument("--long-steps", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=512, help="long side (a smaller one: a quick check)")
+    parser.add_argument("--out", type=Path, default=None, help="results and report folder")
     args = parser.parse_args()
+    SIZE = args.size
+    if args.out is not None:
+        OUT, DOCS = args.out, args.out / "docs"
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.long_pastiche:
