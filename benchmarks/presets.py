@@ -52,8 +52,8 @@ DOCS = ROOT / "docs" / "presets"
 VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("fast", {"method": "fast"}),
     *[(name, {"quality": name}) for name in QUALITY_PRESETS],
-    # a direction measured alone: the coarsest scale started from the fast engine's picture
-    ("normal from fast", {"quality": "normal", "init": "fast"}),
+    # a direction measured alone: the presets start their coarsest scale from the fast engine's picture
+    ("normal from the photo", {"quality": "normal", "init": "content"}),
     # Before issue 18: draft was the fast picture + 10 iterations at 512 px, normal 30/30/25 L-BFGS
     # iterations at 128/256/512 px, every scale with the full objective, and each scale's L-BFGS took
     # torch's own first step (FIRST_STEP 0).

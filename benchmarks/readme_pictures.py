@@ -65,6 +65,10 @@ def engines_sheet(size: int) -> Image.Image:
     """Each pair painted by each engine/preset, labelled with the seconds it took here."""
     rows: list[list[object]] = []
     seconds_by_column: list[list[float]] = [[] for _ in ENGINES]
+    warm_content = SHARED / "content" / f"{ENGINE_PAIRS[0][0]}.jpg"
+    warm_style = SHARED / "style" / f"{ENGINE_PAIRS[0][1]}.jpg"
+    for _, overrides in ENGINES:  # build the networks once, as a warm process has them
+        brushwork.stylize(warm_content, warm_style, settings=Settings(size=64, **overrides))
     for content_name, style_name in ENGINE_PAIRS:
         content = SHARED / "content" / f"{content_name}.jpg"
         style = SHARED / "style" / f"{style_name}.jpg"

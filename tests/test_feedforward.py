@@ -307,8 +307,8 @@ def test_corrupt_or_missing_weights_are_one_line_errors(
 @pytest.mark.slow
 def test_init_fast_starts_from_the_fast_picture_and_strength_zero_keeps_the_photo() -> None:
     photo = resize(read_image(CONTENT).rgb, (64, 48))
-    assert Settings(init="fast").start == "fast" and Settings().start == "content"
-    assert Settings(quality="draft").start == "content"  # the presets build their forms from the photo
+    assert Settings().start == "fast" and Settings(quality="draft").start == "fast"  # the presets'
+    assert Settings(init="content").start == "content" and Settings(init="noise").start == "noise"
     assert brushwork.stylize(photo, STARRY, init="fast", size=32, steps=1).record()["start"] == "fast"
     first: list[tuple[brushwork.Progress, np.ndarray]] = []
     brushwork.stylize(

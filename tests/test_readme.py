@@ -31,7 +31,7 @@ NEUTRAL = {name: neutral for name, (_, _, neutral) in RANGES.items()} | {"rotate
 # ...or as the value the code then uses: the README's text, and that value from the code.
 SETTINGS = Settings()
 USED_WHEN_UNSET = {
-    "--init": ("content", SETTINGS.start),
+    "--init": ("fast", SETTINGS.start),
     "--forms-size": ("256", str(SETTINGS.forms_limit)),
     "--max-memory": ("6GB", f"{COMFORTABLE_BUDGET // 2**30}GB"),
     "--feather": ("1 %", f"{FEATHER_FRACTION * 100:g} %"),
