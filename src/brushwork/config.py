@@ -185,7 +185,8 @@ class Settings:
         },
     )
     precision: Precision = field(
-        default="auto", metadata={"help": "auto (bf16 where supported), bf16 or fp32"}
+        default="auto",
+        metadata={"help": "auto (bf16 where native, fp16 on other GPUs, else fp32), bf16 or fp32"},
     )
     preserve_color: ColorSpace | None = field(
         default=None, metadata={"help": "keep the content's colours: transfer luminance in ycbcr or lab"}
