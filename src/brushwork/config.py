@@ -47,8 +47,8 @@ class QualityPreset:
     ``coarse_steps`` and each next one a quarter as many, so every such scale costs about the same.
     Each larger scale only sharpens the enlarged picture into brush marks at its own resolution, in
     ``final_steps`` iterations (a few: more cost much and pull the picture back toward the photo's
-    detail, and the forms do not change). Without it every scale
-    optimises the full objective: ``coarse_steps`` at each coarse scale, ``final_steps`` at the last.
+    detail, and the forms do not change). Without it every scale optimises the full objective:
+    ``coarse_steps`` at each coarse scale, ``final_steps`` at the last.
     """
 
     final_steps: int
@@ -160,7 +160,7 @@ class Settings:
         metadata={
             "help": "largest scale (long side) optimised with the full objective, where the painting's "
             "large forms are made; larger scales only add its brush detail in a few cheap steps "
-            "(default: the quality preset's: 256 for draft and normal; 0: every scale in full, as high)"
+            "(default: the quality preset's, 256; 0: every scale in full, as before December 2026)"
         },
     )
     max_memory: str | None = field(

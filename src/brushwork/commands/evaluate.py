@@ -23,7 +23,8 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="measure stylized images against their photo and painting(s)",
         description="Measure each OUTPUT against the photo it was made from (content-error: lower is "
         "closer; ssim: higher is closer, 1 = identical) and the style image(s) (gram, meancov: lower "
-        "is closer). One table row, or one JSON entry, per output.",
+        "is closer; forms-gram, forms-meancov: the same at 1/4 size, the painting's large forms). One "
+        "table row, or one JSON entry, per output.",
         epilog="Example: brushwork evaluate -c photo.jpg -s starry.jpg out1.png out2.png",
         formatter_class=formatter,
     )

@@ -418,7 +418,7 @@ class _Run:
         from brushwork.api import stylize
 
         # A frame after the first starts close to its answer: a short L-BFGS refinement at full size
-        # (normal: 7 evaluations, against a still's 60 + 15 coarse and 3 detail steps).
+        # (normal: 3 evaluations, against a still's 30 + 7 at the forms scales and 4 at full size).
         refine = settings.replace(pyramid=False, steps=refine_steps(settings))
         # The optimizer's hook for the temporal term: an extra loss on the image being optimized, added to
         # its objective. Used as soon as stylize() has it (see temporal.TemporalTerm).

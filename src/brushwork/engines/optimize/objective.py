@@ -238,29 +238,24 @@ def run_stage(
         on_step(x.detach(), values)
         return torch.tensor(values["total"] * positions)
 
-    if not FIRST_STEP:  # torch's own schedule: its last evaluation's gradient is never used
-        whole = torch.optim.LBFGS(
-            [x], lr=1.0, max_iter=steps, max_eval=steps, history_size=history, tolerance_grad=0.0,
-            tolerance_change=0.0,
-        )  # fmt: skip
-        whole.step(closure)
-        return x.detach()
     # torch's first step is lr / ‖g‖₁ along −g: with lr 1 the whole picture moves by one grey level in
     # all, and every scale of the pyramid restarts L-BFGS, so that evaluation would be wasted. This lr
     # moves each value by FIRST_STEP grey levels on average; later steps use the curvature as usual.
     # One iteration a call (the state carries over), so that every evaluation is followed by a step.
+    # FIRST_STEP 0: torch's own schedule in one call, whose last evaluation's gradient goes unused.
+    iterations = 1 if FIRST_STEP else steps
     lbfgs = torch.optim.LBFGS(
         [x],
-        lr=FIRST_STEP * x.numel(),
-        max_iter=1,
-        max_eval=1,
+        lr=FIRST_STEP * x.numel() if FIRST_STEP else 1.0,
+        max_iter=iterations,
+        max_eval=iterations,
         history_size=history,
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )
-    for step in range(steps):
+    for call in range(steps // iterations):
         lbfgs.step(closure)
-        if step == 0:
+        if call == 0:
             lbfgs.param_groups[0]["lr"] = 1.0
     return x.detach()
 
