@@ -189,7 +189,9 @@ def test_without_an_address_a_private_ray_instance_runs_the_batch_with_a_token_o
             for pid in namespace.pids():
                 with contextlib.suppress(OSError):
                     if gcs_env is None and Path(f"/proc/{pid}/comm").read_text().strip() == "gcs_server":
-                        gcs_env = _environment(pid)
+                        # Just after exec the new name shows before the environment is set up: an
+                        # empty read means "not yet", so look again on the next round.
+                        gcs_env = _environment(pid) or None
             listening |= _listening(namespace)
             time.sleep(0.05)
         stdout, stderr = driver.communicate(timeout=60)
