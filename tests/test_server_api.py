@@ -208,7 +208,8 @@ def test_a_running_job_can_be_cancelled(client: TestClient, photo: bytes) -> Non
     stopped = wait_for_job(client, job["id"], is_final, timeout=20)
     assert stopped["state"] == "cancelled"
     assert 1 <= stopped["progress"]["done"] < 400
-    assert client.get(f"/api/jobs/{job['id']}/result.png").status_code == 404
+    no_result = client.get(f"/api/jobs/{job['id']}/result.png")  # the job is there, its result is not
+    assert no_result.status_code == 409 and "cancelled" in no_result.json()["error"]
     again = client.post(job["links"]["cancel"])
     assert again.status_code == 409 and "cancelled" in again.json()["error"]
 
@@ -314,8 +315,10 @@ def test_a_preview_is_a_png_of_the_asked_size_and_nothing_is_kept(
     assert png_size(response.content) == (48, 36)
     uploaded = preview(client, photo, style=painting, style_id=None, size="32", preserve_color="lab")
     assert uploaded.status_code == 200 and png_size(uploaded.content) == (32, 24)
-    capped = preview(client, photo, size="1024")  # previews are at most 512 px
-    assert png_size(capped.content) == (512, 384)
+    largest = preview(client, photo)  # previews are 512 px unless asked smaller, never larger
+    assert png_size(largest.content) == (512, 384)
+    too_large = preview(client, photo, size="513")  # refused, not silently made smaller
+    assert too_large.status_code == 422 and "at most 512 pixels" in too_large.json()["error"]
     assert client.get("/api/jobs").json()["total"] == 0
     assert list((tmp_path / "data" / "jobs").iterdir()) == []
     assert list((tmp_path / "data" / "incoming").iterdir()) == []
@@ -813,7 +816,7 @@ def test_adjust_finishes_an_uploaded_picture(client: TestClient, photo: bytes) -
         ("jobs", {}, "pdf", 400, "cannot read the mask image: not a JPEG, PNG"),
         ("jobs", {}, "black", 400, "the mask image: the mask keeps everything"),
         ("jobs", {"invert_mask": "1"}, "white", 400, "the mask image (inverted): the mask keeps everything"),
-        ("preview", {"mask_mode": "faces"}, None, 422, "mask 'faces': no face found in the photo"),
+        ("preview", {"mask_mode": "faces"}, None, 400, "mask 'faces': no face found in the photo"),
         ("preview", {"contrast": "-2"}, None, 422, "contrast must be between 0 and 4"),
         ("adjust", {"saturation": "5"}, None, 422, "saturation must be between 0 and 4"),
     ],

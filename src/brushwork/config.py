@@ -27,7 +27,11 @@ if TYPE_CHECKING:
     from brushwork.finishing.after import After
     from brushwork.finishing.before import Before
 
+MIN_SIZE = 16
 MAX_SIZE = 16384
+MAX_SEED = 2**63 - 1
+STYLE_SCALE_RANGE = (0.1, 4.0)
+COLOR_SPACES: tuple[ColorSpace, ...] = ("ycbcr", "lab")
 STRENGTH_RANGE = 100.0  # style:content ratio at strength 1 (and its inverse near 0)
 
 
@@ -363,8 +367,8 @@ def _one_of(name: str, value: object, choices: tuple[object, ...]) -> None:
 
 def validate(s: Settings) -> None:
     """Raise :class:`SettingsError` naming the first setting that is out of range."""
-    if not 16 <= s.size <= MAX_SIZE:
-        raise SettingsError(f"size must be between 16 and {MAX_SIZE} pixels, got {s.size}")
+    if not MIN_SIZE <= s.size <= MAX_SIZE:
+        raise SettingsError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {s.size}")
     if s.forms_size is not None and not (s.forms_size == 0 or 16 <= s.forms_size <= MAX_SIZE):
         raise SettingsError(
             f"forms-size must be 0 (off) or between 16 and {MAX_SIZE} pixels, got {s.forms_size}"
@@ -379,8 +383,9 @@ def validate(s: Settings) -> None:
         _finite_non_negative(name, getattr(s, name))
     if s.strength is not None and not (math.isfinite(s.strength) and 0 <= s.strength <= 1):
         raise SettingsError(f"strength must be between 0 and 1, got {s.strength}")
-    if not (math.isfinite(s.style_scale) and 0.1 <= s.style_scale <= 4.0):
-        raise SettingsError(f"style-scale must be between 0.1 and 4, got {s.style_scale}")
+    low, high = STYLE_SCALE_RANGE
+    if not (math.isfinite(s.style_scale) and low <= s.style_scale <= high):
+        raise SettingsError(f"style-scale must be between {low} and {high:g}, got {s.style_scale}")
     for name in ("style_blend", "style_layer_weights"):
         values = getattr(s, name)
         if values is not None:
@@ -403,7 +408,7 @@ def validate(s: Settings) -> None:
     _one_of("padding", s.padding, ("zeros", "reflect", "replicate"))
     _one_of("optimizer", s.optimizer, ("lbfgs", "adam"))
     _one_of("precision", s.precision, ("auto", "bf16", "fp32"))
-    _one_of("preserve_color", s.preserve_color, (None, "ycbcr", "lab"))
+    _one_of("preserve_color", s.preserve_color, (None, *COLOR_SPACES))
     _one_of("match_colors", s.match_colors, (None, "meancov", "histogram"))
     if s.max_memory is not None:
         parse_memory(s.max_memory)
@@ -425,7 +430,7 @@ def validate(s: Settings) -> None:
     s.after  # noqa: B018
     if s.style_masks is not None and not s.style_masks:
         raise SettingsError("style-masks needs one mask per style image")
-    if s.seed is not None and not 0 <= s.seed < 2**63:
+    if s.seed is not None and not 0 <= s.seed <= MAX_SEED:
         raise SettingsError(f"seed must be between 0 and 2**63-1, got {s.seed}")
 
 

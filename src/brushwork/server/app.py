@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import fcntl
 import logging
+import math
 import shutil
 import threading
 import time
@@ -34,24 +35,37 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from brushwork import __version__, imageio
-from brushwork.config import QUALITY_PRESETS, Settings
+from brushwork.config import COLOR_SPACES, MAX_SEED, MIN_SIZE, QUALITY_PRESETS, STYLE_SCALE_RANGE, Settings
 from brushwork.device import resolve_device
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
-from brushwork.finishing.after import After
+from brushwork.finishing.after import RANGES, After
 from brushwork.outputs import check_output_dir
 from brushwork.preflight import MIN_STYLE_SIDE
 from brushwork.regions.masks import check_coverage, invert, mask_from_picture
 from brushwork.server import files as names
 from brushwork.server.config import ServerConfig
+from brushwork.server.contract import (
+    answers,
+    any_of,
+    between,
+    exactly_one,
+    finish_schema,
+    form_rules,
+    job_links,
+    not_both,
+    one_of,
+    unless,
+)
 from brushwork.server.files import JobFiles, is_job_id, new_job_id
-from brushwork.server.finish import FinishBusy, Finisher, after_of, check_work
+from brushwork.server.finish import DENOISE_MAX_PIXELS, FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
 from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
-from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
+from brushwork.server.schemas import JobList, JobView, Limits, ServerInfo, StyleView
 from brushwork.server.store import QUEUED, RUNNING, JobStore
 
 log = logging.getLogger(__name__)
@@ -64,20 +78,39 @@ MAX_PAGE = 200  # jobs listed at most per request
 INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
 MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
 ADJUST_SIDE = 1024  # the largest long side POST /api/adjust takes (it is for previews)
+DENOISE_SIDE = math.isqrt(DENOISE_MAX_PIXELS)  # the largest square picture denoise takes
+# Rules across the fields of a form with a painting and a region (jobs and previews).
+STYLE_AND_REGION_RULES = (
+    exactly_one("style", "style_id"),
+    not_both("mask", "mask_mode"),
+    unless({"properties": {"invert_mask": {"const": False}}}, any_of("mask", "mask_mode")),
+)
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody, "description": text}
-    for status, text in (
-        (400, "an upload is not a usable image"),
-        (401, "token missing or wrong"),
-        (404, "no such job"),
-        (409, "not possible in the job's state"),
-        (413, "upload too large"),
-        (422, "a setting is missing or out of range"),
-        (429, "the queue is full"),
-        (503, "the fast engine is not installed"),
-    )
+MAX_OFFSET = 2**31 - 1  # the largest offset into the job list (SQLite takes 64-bit integers only)
+STRING = {"type": "string"}
+
+
+def _event(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One server-sent event: its name, and JSON data of the given schema."""
+    json_data = {**STRING, "contentMediaType": "application/json", "contentSchema": data}
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {"event": {"const": name}, "data": json_data},
+    }
+
+
+# Each event of GET /api/jobs/{id}/events (in OpenAPI 3.1 the stream's schema is one event's).
+JOB_EVENT = {
+    "oneOf": [
+        _event("job", {"$ref": "#/components/schemas/JobView"}),
+        _event(
+            "end",
+            {"type": "object", "properties": {"deleted": {"const": True}}, "additionalProperties": False},
+        ),
+    ]
 }
+PNG = {"content": {"image/png": {"schema": {**STRING, "contentMediaType": "image/png"}}}}
 
 
 class Server:
@@ -189,6 +222,16 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.server = server
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = finish_schema(
+                build_schema(), token=config.token is not None, max_upload_bytes=config.max_upload_bytes
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(Guard, token=config.token, max_body=config.max_body_bytes)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -201,7 +244,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             return response
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
-    @app.get("/api/info", responses=ERRORS)
+    @app.get("/api/info", operation_id="get_info")
     def info() -> ServerInfo:
         """The server's device, limits and queue."""
         return ServerInfo(
@@ -223,7 +266,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             },
         )
 
-    @app.get("/api/styles", responses=ERRORS)
+    @app.get("/api/styles", operation_id="list_styles")
     def styles() -> list[StyleView]:
         """The bundled paintings; pass one's id as ``style_id`` when creating a job."""
         return [
@@ -231,29 +274,81 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             for s in GALLERY.values()
         ]
 
-    @app.post("/api/jobs", status_code=201, responses=ERRORS, dependencies=[Depends(_known_job_fields)])
+    default_size = min(Settings.size, config.max_size)
+    largest_preview = min(PREVIEW_SIDE, config.max_size)
+
+    @app.post(
+        "/api/jobs",
+        operation_id="create_job",
+        status_code=201,
+        response_model=JobView,
+        responses=answers(
+            400,
+            413,
+            422,
+            429,
+            s201={
+                "description": "the job, queued",
+                "headers": {"Location": {"description": "the job's URL", "schema": STRING}},
+                "links": job_links(),
+            },
+        ),
+        dependencies=[Depends(_known_job_fields)],
+        openapi_extra=form_rules(
+            *STYLE_AND_REGION_RULES,
+            # the fast engine has no iterations and no start; quality may only be the default
+            unless(
+                {"properties": {"method": {"const": "optimize"}}},  # absent or optimize
+                {"properties": {"quality": {"const": "normal"}, "steps": False, "init": False}},
+            ),
+            # denoise works on pictures of at most DENOISE_MAX_PIXELS (a limit only with a large --max-size)
+            unless(
+                {"properties": {"denoise": {"maximum": 0}}},
+                {"properties": {"size": {"maximum": DENOISE_SIDE}}},
+            ),
+            size={"description": f"(default: {default_size})", **between(MIN_SIZE, config.max_size)},
+            steps=between(1, config.max_steps),
+            seed=between(0, MAX_SEED),
+        ),
+    )
     def create_job(
         content: Annotated[UploadFile, File(description="the photo")],
         region: Annotated[RegionForm, Depends(region_form)],
         finishing: Annotated[Finishing, Depends(finishing_form)],
         style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
-        style_id: Annotated[str | None, Form(description="a bundled painting's id (see /api/styles)")] = None,
-        size: Annotated[int | None, Form(description="long side of the output in pixels")] = None,
-        quality: Annotated[str | None, Form(description="draft, normal or high")] = None,
-        steps: Annotated[int | None, Form(description="iterations at the final scale")] = None,
-        strength: Annotated[float | None, Form(description="0 (the photo) to 1 (most style)")] = None,
-        preserve_color: Annotated[
-            str | None, Form(description="ycbcr or lab: keep the photo's colour")
+        style_id: Annotated[
+            str | None,
+            Form(description="a bundled painting's id (see /api/styles)", json_schema_extra=one_of(*GALLERY)),
         ] = None,
-        style_scale: Annotated[float | None, Form(description="size of the brush strokes, 0.1-4")] = None,
+        size: Annotated[int | None, Form(description="long side of the output in pixels")] = None,
+        quality: Annotated[
+            str | None, Form(description="iteration preset", json_schema_extra=one_of(*QUALITY_PRESETS))
+        ] = None,
+        steps: Annotated[int | None, Form(description="iterations at the final scale")] = None,
+        strength: Annotated[
+            float | None, Form(description="0 (the photo) to 1 (most style)", json_schema_extra=between(0, 1))
+        ] = None,
+        preserve_color: Annotated[
+            str | None, Form(description="keep the photo's colour", json_schema_extra=one_of(*COLOR_SPACES))
+        ] = None,
+        style_scale: Annotated[
+            float | None,
+            Form(description="size of the brush strokes", json_schema_extra=between(*STYLE_SCALE_RANGE)),
+        ] = None,
         seed: Annotated[int | None, Form(description="for repeatable results")] = None,
         method: Annotated[
             str | None,
-            Form(description="optimize (default: the best pictures) or fast (one pass, under a second)"),
+            Form(
+                description="optimize (default: the best pictures) or fast (one pass, under a second)",
+                json_schema_extra=one_of("optimize", "fast"),
+            ),
         ] = None,
         init: Annotated[
             str | None,
-            Form(description="optimize only: start from the photo (content, default) or the fast picture"),
+            Form(
+                description="optimize only: start from the photo or the fast picture (the preset's: fast)",
+                json_schema_extra=one_of(*INITS),
+            ),
         ] = None,
     ) -> JSONResponse:
         """Queue a job: a photo, a painting (uploaded or from the gallery) and the settings."""
@@ -267,7 +362,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             "quality": quality,
             "steps": steps,
             "strength": strength,
-            "preserve_color": None if preserve_color in ("", "none", "off") else preserve_color,
+            "preserve_color": preserve_color,
             "style_scale": style_scale,
             "seed": seed,
             **region.settings(),
@@ -294,7 +389,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             server.files.publish(job_id)
         finally:
             server.files.discard_staging(job_id)
-        stored = {name: getattr(settings, name) for name in chosen}
+        stored = {name: getattr(settings, name) for name in (*chosen, "coarse_steps")}
         job = server.store.add(job_id, style_id or "upload", stored, config.max_queued)
         if job is None:
             server.files.remove(job_id)
@@ -305,9 +400,26 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
 
     @app.post(
         "/api/preview",
-        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the preview"}},
+        operation_id="create_preview",
+        responses=answers(
+            400,
+            413,
+            422,
+            429,
+            503,
+            s200={
+                **PNG,
+                "description": "the preview",
+                "headers": {"X-Brushwork-Seconds": {"description": "seconds painting", "schema": STRING}},
+            },
+            s204={"description": "the client left before its turn came: nothing was painted"},
+        ),
         response_class=Response,
         dependencies=[Depends(_known_preview_fields)],
+        openapi_extra=form_rules(
+            *STYLE_AND_REGION_RULES,
+            size={"description": f"(default: {largest_preview})", **between(MIN_SIZE, largest_preview)},
+        ),
     )
     async def instant_preview(
         request: Request,
@@ -315,25 +427,32 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         region: Annotated[RegionForm, Depends(region_form)],
         finishing: Annotated[Finishing, Depends(finishing_form)],
         style: Annotated[UploadFile | None, File(description="a painting (or give style_id)")] = None,
-        style_id: Annotated[str | None, Form(description="a bundled painting's id (see /api/styles)")] = None,
-        size: Annotated[
-            int | None, Form(description=f"long side of the preview; at most {PREVIEW_SIDE} (the default)")
+        style_id: Annotated[
+            str | None,
+            Form(description="a bundled painting's id (see /api/styles)", json_schema_extra=one_of(*GALLERY)),
         ] = None,
-        strength: Annotated[float | None, Form(description="0 (the photo) to 1 (most style)")] = None,
+        size: Annotated[int | None, Form(description="long side of the preview")] = None,
+        strength: Annotated[
+            float | None, Form(description="0 (the photo) to 1 (most style)", json_schema_extra=between(0, 1))
+        ] = None,
         preserve_color: Annotated[
-            str | None, Form(description="ycbcr or lab: keep the photo's colour")
+            str | None, Form(description="keep the photo's colour", json_schema_extra=one_of(*COLOR_SPACES))
         ] = None,
-        style_scale: Annotated[float | None, Form(description="size of the brush strokes, 0.1-4")] = None,
+        style_scale: Annotated[
+            float | None,
+            Form(description="size of the brush strokes", json_schema_extra=between(*STYLE_SCALE_RANGE)),
+        ] = None,
     ) -> Response:
         """The fast engine's picture, painted at once and returned as a PNG; nothing is stored. One
         preview is painted at a time; a request whose client has left while it waited is skipped."""
         _check_style_choice(style, style_id)
-        largest = min(PREVIEW_SIDE, config.max_size)
+        if size is not None and size > largest_preview:
+            raise HTTPException(422, f"size must be at most {largest_preview} pixels for a preview")
         chosen = {
             "method": "fast",
-            "size": min(size, largest) if size is not None else largest,
+            "size": largest_preview if size is None else size,
             "strength": strength,
-            "preserve_color": None if preserve_color in ("", "none", "off") else preserve_color,
+            "preserve_color": preserve_color,
             "style_scale": style_scale,
             **region.settings(),
             **finishing,
@@ -360,9 +479,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             raise HTTPException(429, "too many previews at once; try again in a moment") from None
         except EngineMissing as error:
             raise HTTPException(503, str(error)) from None
-        except UserInputError as error:  # e.g. no face found for mask_mode faces
+        except UserInputError as error:  # the uploads do not do: e.g. no face found for mask_mode faces
             message = str(error).replace(repr(str(folder / names.MASK)), "the mask image")
-            raise HTTPException(422, message.replace(str(folder / names.MASK), "the mask image")) from None
+            raise HTTPException(400, message.replace(str(folder / names.MASK), "the mask image")) from None
         finally:
             server.files.discard_staging(folder.name)
         if painted is None:
@@ -372,7 +491,8 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
 
     @app.post(
         "/api/adjust",
-        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the adjusted picture"}},
+        operation_id="adjust_picture",
+        responses=answers(400, 413, 422, 429, s200={**PNG, "description": "the adjusted picture"}),
         response_class=Response,
         dependencies=[Depends(_known_adjust_fields)],
     )
@@ -406,24 +526,29 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             raise HTTPException(422, str(error)) from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
-    @app.get("/api/jobs", responses=ERRORS)
+    @app.get("/api/jobs", operation_id="list_jobs", responses=answers(422))
     def list_jobs(
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="jobs at most")] = 50,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="newer jobs to skip")] = 0,
     ) -> JobList:
         """Jobs, newest first."""
         jobs = [server.view(job.id) for job in server.store.page(limit, offset)]
         counts = server.store.counts()
         return JobList(jobs=jobs, total=sum(counts.values()), counts=counts)
 
-    @app.get("/api/jobs/{job_id}", responses=ERRORS)
+    @app.get("/api/jobs/{job_id}", operation_id="get_job", responses=answers(404))
     def get_job(job_id: str) -> JobView:
         """A job's state, progress and links."""
         return server.view(job_id)
 
     @app.get(
         "/api/jobs/{job_id}/events",
-        responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "events"}},
+        operation_id="job_events",
+        responses=answers(
+            404,
+            s200={"content": {"text/event-stream": {"schema": JOB_EVENT}}, "description": "job, then end"},
+        ),
+        response_class=StreamingResponse,
     )
     async def job_events(job_id: str, request: Request) -> StreamingResponse:
         """Server-sent events: ``job`` (the job, as from GET /api/jobs/{id}) whenever it changes, then
@@ -435,14 +560,24 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    @app.get("/api/jobs/{job_id}/preview.png", responses=ERRORS, response_class=Response)
+    @app.get(
+        "/api/jobs/{job_id}/preview.png",
+        operation_id="job_preview",
+        responses=answers(404, 409, s200={**PNG, "description": "the picture so far"}),
+        response_class=Response,
+    )
     def preview(job_id: str) -> Response:
         """The picture so far (at the current scale's size); the result once the job is done."""
         view = server.view(job_id)
         name = names.RESULT if view.state == "done" else names.PREVIEW
         return _png(server, job_id, name, cache=False)
 
-    @app.get("/api/jobs/{job_id}/result.png", responses=ERRORS, response_class=Response)
+    @app.get(
+        "/api/jobs/{job_id}/result.png",
+        operation_id="job_result",
+        responses=answers(404, 409, 422, 429, s200={**PNG, "description": "the painting"}),
+        response_class=Response,
+    )
     def result(
         job_id: str, finishing: Annotated[Finishing, Depends(finishing_query)], download: bool = False
     ) -> Response:
@@ -451,7 +586,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         not made again: the job keeps it unadjusted and adjusts a copy on each request."""
         view = server.view(job_id)
         if view.state != "done":
-            raise HTTPException(404, f"the job is {view.state}, there is no result")
+            raise HTTPException(409, f"the job is {view.state}, there is no result")
         try:
             after = after_of({**view.settings, **{k: v for k, v in finishing.items() if v is not None}})
         except SettingsError as error:
@@ -464,25 +599,40 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             response.headers["Content-Disposition"] = f'attachment; filename="brushwork-{job_id[:8]}.png"'
         return response
 
-    @app.get("/api/jobs/{job_id}/thumb.png", responses=ERRORS, response_class=Response)
+    @app.get(
+        "/api/jobs/{job_id}/thumb.png",
+        operation_id="job_thumb",
+        responses=answers(404, 409, s200={**PNG, "description": "a small copy of the painting"}),
+        response_class=Response,
+    )
     def thumb(job_id: str) -> Response:
         """A small copy of the result."""
         server.view(job_id)
         return _png(server, job_id, names.RESULT_THUMB, cache=True)
 
-    @app.get("/api/jobs/{job_id}/content.png", responses=ERRORS, response_class=Response)
+    @app.get(
+        "/api/jobs/{job_id}/content.png",
+        operation_id="job_content",
+        responses=answers(404, s200={**PNG, "description": "a small copy of the photo"}),
+        response_class=Response,
+    )
     def content_thumb(job_id: str) -> Response:
         """A small copy of the photo."""
         server.view(job_id)
         return _png(server, job_id, names.CONTENT_THUMB, cache=True)
 
-    @app.get("/api/jobs/{job_id}/style.png", responses=ERRORS, response_class=Response)
+    @app.get(
+        "/api/jobs/{job_id}/style.png",
+        operation_id="job_style",
+        responses=answers(404, s200={**PNG, "description": "a small copy of the painting it was given"}),
+        response_class=Response,
+    )
     def style_thumb(job_id: str) -> Response:
         """A small copy of the painting."""
         server.view(job_id)
         return _png(server, job_id, names.STYLE_THUMB, cache=True)
 
-    @app.post("/api/jobs/{job_id}/cancel", responses=ERRORS)
+    @app.post("/api/jobs/{job_id}/cancel", operation_id="cancel_job", responses=answers(404, 409))
     def cancel(job_id: str) -> JobView:
         """Cancel a queued job at once, or stop a running one at its next step."""
         before = server.view(job_id)
@@ -492,7 +642,13 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         server.runner.cancel(job_id)
         return server.view(job_id)
 
-    @app.delete("/api/jobs/{job_id}", status_code=204, responses=ERRORS, response_class=Response)
+    @app.delete(
+        "/api/jobs/{job_id}",
+        operation_id="delete_job",
+        status_code=204,
+        responses=answers(404, 409),
+        response_class=Response,
+    )
     def delete(job_id: str) -> Response:
         """Forget a job that is not running, with its files."""
         outcome = server.store.delete(job_id) if is_job_id(job_id) else "missing"
@@ -517,7 +673,7 @@ class RegionForm:
 
     def settings(self) -> dict[str, Any]:
         """The Settings fields; an uploaded mask is named by its stored file (``files.MASK``)."""
-        mode = None if self.mask_mode in ("", "none", "whole") else self.mask_mode
+        mode = self.mask_mode
         if mode is not None and mode not in MASK_MODES:
             raise HTTPException(422, f"mask_mode must be one of {', '.join(MASK_MODES)}, got {mode!r}")
         if mode is not None and self.mask is not None:
@@ -533,7 +689,10 @@ def region_form(
     ] = None,
     mask_mode: Annotated[
         str | None,
-        Form(description="paint only the subject, the background or the faces found in the photo"),
+        Form(
+            description="paint only the subject, the background or the faces found in the photo (or mask)",
+            json_schema_extra=one_of(*MASK_MODES),
+        ),
     ] = None,
     invert_mask: Annotated[bool | None, Form(description="paint where the mask is black instead")] = None,
     protect_faces: Annotated[bool | None, Form(description="detected faces keep most of the photo")] = None,
@@ -544,13 +703,24 @@ def region_form(
 Finishing = dict[str, float | None]
 
 
+def _after_field(name: str, text: str, kind: Any = Form) -> Any:
+    """A finishing adjustment's form field (or ``kind=Query`` parameter), with its range."""
+    low, high, _ = RANGES[name]
+    return kind(description=text, json_schema_extra=between(low, high))
+
+
+FACTOR = "factor, 1 = unchanged"
+HUE = "degrees round the colour wheel"
+SHARPEN = "unsharp-mask amount, 0 = off"
+
+
 def finishing_form(
-    brightness: Annotated[float | None, Form(description="after: factor, 1 = unchanged (0-4)")] = None,
-    contrast: Annotated[float | None, Form(description="after: factor, 1 = unchanged (0-4)")] = None,
-    saturation: Annotated[float | None, Form(description="after: factor, 1 = unchanged (0-4)")] = None,
-    hue: Annotated[float | None, Form(description="after: degrees round the colour wheel (-180-180)")] = None,
-    sharpen: Annotated[float | None, Form(description="after: unsharp-mask amount, 0 = off (0-5)")] = None,
-    denoise: Annotated[float | None, Form(description="after: 0 = off to 1")] = None,
+    brightness: Annotated[float | None, _after_field("brightness", f"after: {FACTOR}")] = None,
+    contrast: Annotated[float | None, _after_field("contrast", f"after: {FACTOR}")] = None,
+    saturation: Annotated[float | None, _after_field("saturation", f"after: {FACTOR}")] = None,
+    hue: Annotated[float | None, _after_field("hue", f"after: {HUE}")] = None,
+    sharpen: Annotated[float | None, _after_field("sharpen", f"after: {SHARPEN}")] = None,
+    denoise: Annotated[float | None, _after_field("denoise", "after: 0 = off")] = None,
 ) -> Finishing:
     return {
         "brightness": brightness, "contrast": contrast, "saturation": saturation,
@@ -559,12 +729,12 @@ def finishing_form(
 
 
 def finishing_query(
-    brightness: Annotated[float | None, Query(description="factor, 1 = unchanged (0-4)")] = None,
-    contrast: Annotated[float | None, Query(description="factor, 1 = unchanged (0-4)")] = None,
-    saturation: Annotated[float | None, Query(description="factor, 1 = unchanged (0-4)")] = None,
-    hue: Annotated[float | None, Query(description="degrees round the colour wheel (-180-180)")] = None,
-    sharpen: Annotated[float | None, Query(description="unsharp-mask amount, 0 = off (0-5)")] = None,
-    denoise: Annotated[float | None, Query(description="0 = off to 1")] = None,
+    brightness: Annotated[float | None, _after_field("brightness", FACTOR, Query)] = None,
+    contrast: Annotated[float | None, _after_field("contrast", FACTOR, Query)] = None,
+    saturation: Annotated[float | None, _after_field("saturation", FACTOR, Query)] = None,
+    hue: Annotated[float | None, _after_field("hue", HUE, Query)] = None,
+    sharpen: Annotated[float | None, _after_field("sharpen", SHARPEN, Query)] = None,
+    denoise: Annotated[float | None, _after_field("denoise", "0 = off", Query)] = None,
 ) -> Finishing:
     return finishing_form(brightness, contrast, saturation, hue, sharpen, denoise)
 
@@ -623,12 +793,20 @@ async def _known_adjust_fields(request: Request) -> None:
 
 
 async def _known_fields(request: Request, fields: frozenset[str]) -> None:
-    """Refuse form fields the API does not know, so that a typo (``strenght``) is not silently lost."""
+    """Refuse form fields the API does not know, so that a typo (``strenght``) is not silently lost,
+    and fields given twice or empty, which FastAPI would read as the last one or as left out."""
     form = await request.form()  # parsed once per request; the endpoint's parameters reuse it
     unknown = sorted(set(form.keys()) - fields)
     if unknown:
         known = ", ".join(sorted(fields))
         raise HTTPException(422, f"unknown form field(s) {', '.join(unknown)}; the fields are: {known}")
+    names = [name for name, _ in form.multi_items()]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise HTTPException(422, f"form field(s) {', '.join(twice)} given more than once")
+    empty = sorted(name for name, value in form.multi_items() if value == "")
+    if empty:
+        raise HTTPException(422, f"empty form field(s) {', '.join(empty)}: leave a field out for its default")
 
 
 def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
@@ -643,6 +821,11 @@ def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
         raise HTTPException(422, str(error)) from None
     if settings.size > config.max_size:  # the default size may be above a small limit
         settings = settings.replace(size=config.max_size)
+    if settings.method == "optimize":  # so may the quality preset's iterations, at any scale
+        if settings.coarse_steps_per_scale > config.max_steps:
+            settings = settings.replace(coarse_steps=config.max_steps)
+        if settings.steps is None and settings.final_steps > config.max_steps:
+            settings = settings.replace(steps=config.max_steps)
     return settings
 
 
@@ -741,7 +924,9 @@ def _png(server: Server, job_id: str, name: str, *, cache: bool) -> Response:
     try:
         data = server.files.path(job_id, name).read_bytes()
     except FileNotFoundError:
-        raise HTTPException(404, "this image does not exist (yet)") from None
+        if server.store.get(job_id) is None:  # deleted meanwhile
+            raise HTTPException(404, "no such job") from None
+        raise HTTPException(409, "this picture does not exist (yet)") from None
     headers = {"Cache-Control": "private, max-age=3600" if cache else "no-store"}
     return Response(data, media_type="image/png", headers=headers)
 
@@ -749,7 +934,7 @@ def _png(server: Server, job_id: str, name: str, *, cache: bool) -> Response:
 def _adjusted(server: Server, job_id: str, after: After) -> Response:
     source = server.files.path(job_id, names.RESULT)
     if not source.is_file():
-        raise HTTPException(404, "this image does not exist (yet)")
+        raise HTTPException(404, "no such job")  # the job is done, so it was deleted meanwhile
     try:
         png = server.finisher.stored(source, after, job_id)
     except FinishBusy:
@@ -791,16 +976,29 @@ def _view_or_none(server: Server, job_id: str) -> JobView | None:
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:  # Starlette names only the first route that matched the path
+            headers["Allow"] = ", ".join(_allowed_methods(app, request))
         return JSONResponse(
             {"error": _multipart_problem(error) or str(error.detail)},
             status_code=error.status_code,
-            headers=error.headers,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": _describe(error)}, status_code=422)
+
+
+def _allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """The methods of every route on the request's path."""
+    methods: set[str] = set()
+    for route in app.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def _multipart_problem(error: HTTPException) -> str | None:

@@ -61,7 +61,11 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         help="largest output long side clients may ask for",
     )
     sv.add_argument(
-        "--max-steps", type=int, default=default["max_steps"], help="largest --steps a client may ask for"
+        "--max-steps",
+        type=int,
+        default=default["max_steps"],
+        help="largest --steps a client may ask for; also the most iterations a job runs at any scale "
+        "(a quality preset's larger counts are lowered to it)",
     )
     sv.add_argument(
         "--max-attempts",

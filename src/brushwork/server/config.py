@@ -45,7 +45,7 @@ class ServerConfig:
     max_pixels: int = 20_000_000  # per uploaded image (width x height)
     max_queued: int = 50  # jobs waiting to run; more is answered 429
     max_size: int = 1024  # largest output long side a client may ask for
-    max_steps: int = 500  # largest final-scale iteration count a client may ask for
+    max_steps: int = 500  # largest iteration count a client may ask for, and a job runs at any scale
     max_attempts: int = 2  # runs of a job the server was killed during, before it is marked failed
     preview_every: int = 5  # steps between preview images
     preview_interval: float = 0.5  # and at least this many seconds between them
@@ -54,7 +54,9 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise UserInputError(f"workers must be at least 1, got {self.workers}")
-        for name in ("max_upload_bytes", "max_pixels", "max_queued", "max_attempts", "preview_every"):
+        for name in (
+            "max_upload_bytes", "max_pixels", "max_queued", "max_steps", "max_attempts", "preview_every"
+        ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise UserInputError(
                     f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
