@@ -79,6 +79,9 @@ INITS = ("content", "fast")  # what an optimize job may start from (never a file
 MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
 ADJUST_SIDE = 1024  # the largest long side POST /api/adjust takes (it is for previews)
 DENOISE_SIDE = math.isqrt(DENOISE_MAX_PIXELS)  # the largest square picture denoise takes
+# The fast engine reads the painting at 256 / style_scale px on its short side: at 0.1 a preview
+# took 27 s on a busy core (schemathesis found it), at 0.25 (the page's slider's end) a few.
+PREVIEW_MIN_STYLE_SCALE = 0.25
 # Rules across the fields of a form with a painting and a region (jobs and previews).
 STYLE_AND_REGION_RULES = (
     exactly_one("style", "style_id"),
@@ -419,6 +422,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         openapi_extra=form_rules(
             *STYLE_AND_REGION_RULES,
             size={"description": f"(default: {largest_preview})", **between(MIN_SIZE, largest_preview)},
+            style_scale=between(PREVIEW_MIN_STYLE_SCALE, STYLE_SCALE_RANGE[1]),
         ),
     )
     async def instant_preview(
@@ -448,6 +452,9 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         _check_style_choice(style, style_id)
         if size is not None and size > largest_preview:
             raise HTTPException(422, f"size must be at most {largest_preview} pixels for a preview")
+        if style_scale is not None and style_scale < PREVIEW_MIN_STYLE_SCALE:
+            least = PREVIEW_MIN_STYLE_SCALE
+            raise HTTPException(422, f"style_scale must be at least {least} for a preview, got {style_scale}")
         chosen = {
             "method": "fast",
             "size": largest_preview if size is None else size,
