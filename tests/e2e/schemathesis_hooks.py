@@ -1,15 +1,20 @@
-"""A schemathesis hook (schemathesis.toml's ``hooks``) for one limitation of schemathesis 4.32.5.
+"""A schemathesis hook (schemathesis.toml's ``hooks``) for two limitations of schemathesis 4.32.5, both
+about forms with files. It drops a failure only where the form the server received contradicts the
+label schemathesis gave it; every other failure stays.
 
-Its check "invalid data accepted" asks, before it fails a request, whether the form as sent is valid
-after all: a mutation may not reach the wire (an empty list sends no field, as an absent one does),
-or may break one branch of an ``anyOf`` whose other branch still holds. That second look validates
-the fields with jsonschema_rs, which cannot read a file value (schemathesis's ``Binary``, a str
-subclass whose text is empty), so it never clears a form with a file in it. This hook takes the same
-look with each file's bytes as text, and drops the failure only when the form the server received is
-valid. Every other failure, and this one for a form that really is invalid, stays.
+* "Invalid data accepted": before it fails a request, schemathesis asks whether the form as sent is
+  valid after all (a mutation may not reach the wire: an empty list sends no field, as an absent one
+  does; or it may break one branch of an ``anyOf`` whose other branch still holds). That look
+  validates with jsonschema_rs, which cannot read a file value (schemathesis's ``Binary``, a str
+  subclass whose text is empty), so it never clears a form with a file. The hook takes the same look
+  with each file's bytes as text, and drops the failure when that form is valid.
+* "Valid data rejected": in its stateful phase schemathesis sometimes adds a bundled style's id as
+  ``style_id`` to a form that already has an uploaded ``style``, which the schema's ``oneOf`` forbids,
+  and still calls the form valid. The hook validates the form as generated (with the files as text)
+  and drops the failure when the schema itself refuses that form: the server's 422 was right.
 
-It calls schemathesis's own second look (a private function), so it is tied to the version pinned in
-pyproject.toml; tests/e2e/test_server_fuzz.py fails if that function moves.
+It calls schemathesis's own helpers (private ones), so it is tied to the version pinned in
+pyproject.toml; tests/e2e/test_server_fuzz.py fails if they move.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from typing import Any
 
 import schemathesis
 from schemathesis.core.failures import AcceptedNegativeData
-from schemathesis.specs.openapi.checks import _form_body_is_valid_as_sent
+from schemathesis.core.jsonschema import make_validator
+from schemathesis.openapi.checks import RejectedPositiveData
+from schemathesis.specs.openapi.checks import _form_body_is_valid_as_sent, _get_openapi_schema
 from schemathesis.transport.serialization import Binary
 
 FORM = "multipart/form-data"
@@ -27,17 +34,29 @@ FORM = "multipart/form-data"
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
     """Whether to keep ``failure``."""
-    if not isinstance(failure, AcceptedNegativeData) or case.media_type != FORM:
-        return True
-    if not isinstance(case.body, dict):
+    if case.media_type != FORM or not isinstance(case.body, dict):
         return True
     generated = case.body
     case.body = {name: _as_text(value) for name, value in generated.items()}
     try:
-        valid_as_sent = _form_body_is_valid_as_sent(response, case, FORM)
+        if isinstance(failure, AcceptedNegativeData):
+            return not _form_body_is_valid_as_sent(response, case, FORM)
+        if isinstance(failure, RejectedPositiveData):
+            return _valid(case)
+        return True
     finally:
         case.body = generated
-    return not valid_as_sent
+
+
+def _valid(case: Any) -> bool:
+    """Whether the form (files as text) meets its schema; True where that cannot be told."""
+    body = case.operation.get_body_for_media_type(FORM)
+    try:
+        validator_class = _get_openapi_schema(case).adapter.jsonschema_validator_cls
+        validator = make_validator(body.optimized_schema, validator_class)
+        return bool(validator.is_valid(case.body))
+    except Exception:
+        return True
 
 
 def _as_text(value: Any) -> Any:

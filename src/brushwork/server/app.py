@@ -65,7 +65,7 @@ from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
 from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
-from brushwork.server.schemas import JobList, JobView, Limits, ServerInfo, StyleView
+from brushwork.server.schemas import JobList, JobView, Limits, ServerInfo, Style
 from brushwork.server.store import QUEUED, RUNNING, JobStore
 
 log = logging.getLogger(__name__)
@@ -270,11 +270,10 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         )
 
     @app.get("/api/styles", operation_id="list_styles")
-    def styles() -> list[StyleView]:
+    def styles() -> list[Style]:
         """The bundled paintings; pass one's id as ``style_id`` when creating a job."""
         return [
-            StyleView(id=s.id, title=s.title, artist=s.artist, year=s.year, url=s.url)
-            for s in GALLERY.values()
+            Style(id=s.id, title=s.title, artist=s.artist, year=s.year, url=s.url) for s in GALLERY.values()
         ]
 
     default_size = min(Settings.size, config.max_size)

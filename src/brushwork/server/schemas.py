@@ -98,7 +98,9 @@ class JobList(BaseModel):
     counts: dict[str, int] = Field(description="jobs in each state")
 
 
-class StyleView(BaseModel):
+class Style(BaseModel):
+    """A bundled painting (its id is what ``style_id`` takes, so it is named Style in the schema)."""
+
     id: str
     title: str
     artist: str
