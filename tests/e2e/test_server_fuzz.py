@@ -11,6 +11,7 @@ so that the jobs the fuzzer creates end in about a second.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,4 +48,8 @@ def test_the_api_holds_against_schemathesis(start_server: StartServer, tmp_path:
     assert result.returncode == 0, f"schemathesis failed with seed {seed} ({rerun}):\n{report[-12000:]}"
     assert f"Seed: {seed}" in report and "Stateful" in report, report[-3000:]  # it ran, every phase
     assert "No links point to" not in report, report[-6000:]  # every per-job operation is linked to
+    covered = re.search(r"API Links: +(\d+) covered", report)
+    assert covered is not None, report[-3000:]
+    if seed == FIXED_SEED:  # its stateful phase creates jobs and follows them (random ones mostly do)
+        assert int(covered.group(1)) > 0, report[-6000:]
     assert "Traceback" not in server.output(), server.output()[-6000:]
