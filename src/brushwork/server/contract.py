@@ -18,7 +18,8 @@ holds the server to it with schemathesis).
 
 A new route declares its statuses with ``responses=answers(...)``, its numbers with ``between``,
 its form's rules with ``openapi_extra=form_rules(...)``, and, when it creates jobs, links with
-``job_links``; :func:`finish_schema` does the rest for every route.
+``job_links``; a new operation on one job adds its ``operation_id`` to :data:`JOB_OPERATIONS`.
+:func:`finish_schema` does the rest for every route.
 """
 
 from __future__ import annotations
