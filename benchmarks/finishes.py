@@ -118,17 +118,21 @@ def section(data: dict[str, Any]) -> str:
         ]
         for finish in finishes
     ]
-    header = ["finish (and evaluations at 512 px)"] + [f"{c} / {s}: forms / Gram / SSIM" for c, s in pairs]
+    header = [f"finish (and evaluations at {data['size']} px)"]
+    header += [f"{content} / {style}: forms / Gram / SSIM" for content, style in pairs]
     return table(header, rows)
 
 
 def main() -> None:
+    global SIZE
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pairs", default="0,6", help="indices into the diagonal pairs")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--size", type=int, default=SIZE, help="the finished picture's long side")
     args = parser.parse_args()
+    SIZE = args.size
     if args.threads:
         torch.set_num_threads(args.threads)
     info, rows = machine(), []
@@ -142,7 +146,7 @@ def main() -> None:
             {"finish": name, "content": content.stem, "style": style.stem, **score.to_dict()}
             for name, score in zip(pictures, scores, strict=True)
         ]
-    data = {"machine": info, "rows": rows}
+    data = {"machine": info, "size": SIZE, "rows": rows}
     write_json("finishes", data)
     print(section(data))
 

