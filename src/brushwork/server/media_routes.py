@@ -3,8 +3,8 @@ results, ``GET /api/jobs/{id}/result.mp4`` (.webm, .mkv) and ``result.zip``. A s
 :mod:`brushwork.server.video_intake` and :mod:`brushwork.server.batch_intake`, which check and store
 the uploads; the jobs run through the same queue, events and cancel as a still."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the form's bounds come from the server's configuration,
+# which FastAPI must see as values when it reads the signatures.
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -46,7 +46,7 @@ CREATE_ERRORS = _errors(400, 401, 413, 422, 429)
 RESULT_ERRORS = _errors(401, 404)
 
 
-def add_media_routes(app: FastAPI, server: Server) -> None:
+def add_media_routes(app: FastAPI, server: "Server") -> None:
     config = server.config
 
     async def known_video_fields(request: Request) -> None:
@@ -149,7 +149,7 @@ def add_media_routes(app: FastAPI, server: Server) -> None:
         )
 
 
-def _add_video_result(app: FastAPI, server: Server, extension: str, media_type: str) -> None:
+def _add_video_result(app: FastAPI, server: "Server", extension: str, media_type: str) -> None:
     @app.get(
         f"/api/jobs/{{job_id}}/result.{extension}",
         response_class=FileResponse,
@@ -169,7 +169,7 @@ def _add_video_result(app: FastAPI, server: Server, extension: str, media_type: 
 
 
 def _result_file(
-    server: Server, view: JobView, kind: str, name: str, media_type: str, download: str
+    server: "Server", view: JobView, kind: str, name: str, media_type: str, download: str
 ) -> FileResponse:
     if view.kind != kind:
         raise HTTPException(404, f"this job is a{'n' if view.kind == 'image' else ''} {view.kind} job")
@@ -193,7 +193,7 @@ def _style_label(style_id: list[str]) -> str:
 
 
 def _queue(
-    server: Server, request: Request, kind: str, settings: dict[str, Any], style: str, receive: Any
+    server: "Server", request: Request, kind: str, settings: dict[str, Any], style: str, receive: Any
 ) -> JSONResponse:
     """Make room on disk, receive the uploads into a staging folder, publish it and queue the job."""
     config = server.config
