@@ -22,8 +22,8 @@ from PIL import Image
 
 from brushwork.server import ServerConfig
 from brushwork.server.app import create_app
-from brushwork.server.housekeeping import Housekeeper
 from brushwork.server.files import JobFiles
+from brushwork.server.housekeeping import Housekeeper
 from brushwork.server.preview import ADMITTED
 from brushwork.server.runner import Runner
 from brushwork.server.store import DONE, JobStore
@@ -399,9 +399,9 @@ def test_the_operators_limits_are_serve_options() -> None:
 
     parser = build_parser()
     args = parser.parse_args(
-        ["serve", "--max-disk-mb", "5", "--keep-hours", "2", "--max-job-minutes", "3", "--max-clip-seconds", "4",
-         "--max-clip-pixels", "5000", "--max-video-mb", "6", "--max-batch-items", "7", "--max-batch-mb", "8",
-         "--max-event-streams", "9"]
+        ["serve", "--max-disk-mb", "5", "--keep-hours", "2", "--max-job-minutes", "3",
+         "--max-clip-seconds", "4", "--max-clip-pixels", "5000", "--max-video-mb", "6",
+         "--max-batch-items", "7", "--max-batch-mb", "8", "--max-event-streams", "9"]
     )  # fmt: skip
     assert (args.max_disk_mb, args.keep_hours, args.max_job_minutes, args.max_clip_seconds) == (5, 2, 3, 4)
     assert (args.max_clip_pixels, args.max_video_mb, args.max_batch_items) == (5000, 6, 7)
@@ -414,8 +414,9 @@ def test_a_version_1_database_gains_the_new_columns(tmp_path: Path) -> None:
     db.executescript(
         "CREATE TABLE jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL, created REAL NOT NULL, started REAL, "
         "finished REAL, style TEXT NOT NULL, settings TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
-        "cancel_requested INTEGER NOT NULL DEFAULT 0, error TEXT, note TEXT, done INTEGER NOT NULL DEFAULT 0, "
-        "total INTEGER NOT NULL DEFAULT 0, seconds REAL, width INTEGER, height INTEGER);"
+        "cancel_requested INTEGER NOT NULL DEFAULT 0, error TEXT, note TEXT, "
+        "done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, seconds REAL, width INTEGER, "
+        "height INTEGER);"
         "INSERT INTO jobs (id, state, created, style, settings) VALUES ('a', 'done', 1, 'x', '{}');"
         "PRAGMA user_version = 1;"
     )
