@@ -194,7 +194,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.server = server
-    app.add_middleware(Guard, token=config.token, max_body=config.max_body_bytes)
+    app.add_middleware(Guard, token=config.token, max_body=config.max_body_bytes, larger=config.larger_bodies)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

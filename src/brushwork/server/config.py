@@ -90,7 +90,14 @@ class ServerConfig:
 
     @property
     def max_body_bytes(self) -> int:
-        """A whole request: three images (photo, painting, mask), a clip and a painting, or a batch's
-        photos and a few paintings, and a few form fields."""
-        largest = max(3 * self.max_upload_bytes, self.max_video_bytes + self.max_upload_bytes)
-        return max(largest, self.max_batch_bytes + 4 * self.max_upload_bytes) + 256 * 1024
+        """A whole request: three images (photo, painting, mask) and a few form fields."""
+        return 3 * self.max_upload_bytes + 256 * 1024
+
+    @property
+    def larger_bodies(self) -> dict[str, int]:
+        """The routes whose requests may be larger: a clip, or a batch's photos, with a few paintings."""
+        paintings = 8 * self.max_upload_bytes + 256 * 1024
+        return {
+            "/api/videos": self.max_video_bytes + paintings,
+            "/api/batches": self.max_batch_bytes + paintings,
+        }
