@@ -442,3 +442,18 @@ def test_the_openapi_schema_bounds_every_number_of_the_new_routes(client: TestCl
     for path in ("result.mp4", "result.webm", "result.mkv", "result.zip"):
         assert f"/api/jobs/{{job_id}}/{path}" in paths
     assert "video/mp4" in paths["/api/jobs/{job_id}/result.mp4"]["get"]["responses"]["200"]["content"]
+
+
+def test_only_the_video_and_batch_routes_take_larger_requests(make_client: MakeClient, clip: Path) -> None:
+    size = len(clip.read_bytes())
+    client = make_client(max_upload_bytes=20_000, max_video_bytes=size + 100)
+    assert post_video(client, clip).status_code == 201
+    image_job = client.post(
+        "/api/jobs",
+        files={"content": ("a.jpg", bytes(400_000), "image/jpeg")},
+        data={"style_id": "starry_night"},
+    )
+    assert image_job.status_code == 413 and "request is larger" in image_job.json()["error"]
+    files = {"video": ("clip.mp4", bytes(size + 500_000), "video/mp4")}
+    video_job = client.post("/api/videos", files=files, data=FAST)
+    assert video_job.status_code == 413 and "request is larger" in video_job.json()["error"]
