@@ -372,8 +372,23 @@ def test_retention_and_quota_remove_finished_jobs_oldest_first(tmp_path: Path) -
 def test_new_jobs_are_429_when_queued_and_running_ones_fill_the_quota(
     make_client: MakeClient, clip: Path
 ) -> None:
-    client = make_client(max_disk_bytes=1000)
-    response = post_video(client, clip)
+    client = make_client(max_disk_bytes=40_000)  # less than a bundled painting: one job fills it
+    files = {"content": ("photo.jpg", photo("tubingen.jpg"), "image/jpeg")}
+    long = {"style_id": "kandinsky", "size": "48", "quality": "draft", "steps": "400"}
+    running = client.post("/api/jobs", files=files, data=long).json()
+    try:
+        refused = client.post("/api/jobs", files=files, data=long)
+        assert refused.status_code == 429 and "disk quota" in refused.json()["error"]
+        assert post_video(client, clip).status_code == 429
+    finally:
+        client.post(running["links"]["cancel"])
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/jobs/{running['id']}").status_code != 404:  # finished, so it goes first
+        assert time.monotonic() < deadline, "the cancelled job was not removed to keep within the quota"
+        time.sleep(0.1)
+    assert post_video(client, clip).status_code == 201
+    too_big = make_client("other", max_disk_bytes=1000)
+    response = post_video(too_big, clip)
     assert response.status_code == 413 and "disk quota" in response.json()["error"]
 
 

@@ -50,7 +50,7 @@ from brushwork.server.files import JobFiles, is_job_id, new_job_id
 from brushwork.server.finish import FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
-from brushwork.server.media_routes import add_media_routes
+from brushwork.server.media_routes import add_media_routes, make_room
 from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
@@ -290,6 +290,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         _check_finishing(settings)
         if server.store.counts()[QUEUED] >= config.max_queued:
             raise HTTPException(429, f"the queue is full ({config.max_queued} jobs waiting); try again later")
+        make_room(server, sum(upload.size or 0 for upload in (content, style, region.mask) if upload))
         job_id = new_job_id()
         staging = server.files.staging(job_id)
         try:

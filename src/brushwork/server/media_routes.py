@@ -192,6 +192,17 @@ def _style_label(style_id: list[str]) -> str:
     return style_id[0] if style_id else "upload"
 
 
+def make_room(server: "Server", needed: int) -> None:
+    """Room on disk for ``needed`` more bytes (finished jobs go, oldest first), else 413 or 429."""
+    quota = server.config.max_disk_bytes
+    if needed > quota:
+        raise HTTPException(413, f"the upload is larger than this server's disk quota ({quota} bytes)")
+    if not server.runner.housekeeper.make_room(needed):
+        raise HTTPException(
+            429, "the server's disk quota is taken by queued and running jobs; try again later"
+        )
+
+
 def _queue(
     server: "Server", request: Request, kind: str, settings: dict[str, Any], style: str, receive: Any
 ) -> JSONResponse:
@@ -199,15 +210,7 @@ def _queue(
     config = server.config
     if server.store.counts()[QUEUED] >= config.max_queued:
         raise HTTPException(429, f"the queue is full ({config.max_queued} jobs waiting); try again later")
-    needed = int(request.headers.get("content-length") or 0)
-    if needed > config.max_disk_bytes:
-        raise HTTPException(
-            413, f"the upload is larger than this server's disk quota ({config.max_disk_bytes} bytes)"
-        )
-    if not server.runner.housekeeper.make_room(needed):
-        raise HTTPException(
-            429, "the server's disk quota is taken by queued and running jobs; try again later"
-        )
+    make_room(server, int(request.headers.get("content-length") or 0))
     job_id = new_job_id()
     folder = server.files.staging(job_id)
     try:
