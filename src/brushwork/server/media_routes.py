@@ -38,11 +38,13 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "an upload, the clip or the batch is larger than this server's limits",
         422: "a setting is missing or out of range",
         429: "the queue or the disk quota is full",
+        503: "the server has no video support (the video extra)",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
 
 
 CREATE_ERRORS = _errors(400, 401, 413, 422, 429)
+VIDEO_ERRORS = _errors(400, 401, 413, 422, 429, 503)
 RESULT_ERRORS = _errors(401, 404)
 
 
@@ -59,7 +61,7 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
         "/api/videos",
         status_code=201,
         response_model=JobView,
-        responses=CREATE_ERRORS,
+        responses=VIDEO_ERRORS,
         dependencies=[Depends(known_video_fields)],
     )
     def create_video(
