@@ -3,14 +3,20 @@
 Errors are JSON ``{"error": "..."}`` with these statuses:
 
 * 400: an upload is not a usable image (not an image, damaged, truncated, empty, more pixels than
-  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), a multipart
-  part header over 4 KB (a very long file name), or a Host header that is not this machine's;
+  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), not a usable
+  clip, a zip with unsafe members (names outside its folder, links, encryption), a multipart part
+  header over 4 KB (a very long file name), or a Host header that is not this machine's;
 * 401: a token is needed and was missing or wrong; 403: a cross-origin browser request;
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
-* 413: an uploaded file or the whole request is larger than the limit;
+* 413: an uploaded file or the whole request is larger than the limit, a clip longer or larger than
+  the limits, a batch with more photos or bytes unpacked than the limits, or an upload larger than
+  the disk quota;
 * 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
-* 429: the queue is full, or too many instant previews (or adjustments) are waiting;
-* 503: the fast engine (instant previews, ``method=fast``) is not installed.
+* 429: the queue is full, too many instant previews (or adjustments) are waiting, too many event
+  streams are open, or queued and running jobs fill the disk quota;
+* 503: the fast engine (instant previews, ``method=fast``) or the video extra is not installed.
+
+Videos and batches (``POST /api/videos``, ``/api/batches``) are in :mod:`.media_routes`.
 """
 
 from __future__ import annotations

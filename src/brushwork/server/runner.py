@@ -1,4 +1,5 @@
-"""Worker threads that take queued jobs from the store and run :func:`brushwork.stylize` on them.
+"""Worker threads that take queued jobs from the store and run :func:`brushwork.stylize` on them
+(videos and batches: the functions the app hands in as ``kinds``, which call :meth:`Runner.check`).
 
 Progress lives in memory (:class:`Live`, replaced whole on every step) and is read by the API; the
 store records only state changes. Cancelling and stopping both work by raising from the progress
