@@ -86,6 +86,13 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def huge_png() -> bytes:
+    """A PNG whose header says 20000x20000 (a decompression bomb), which nobody needs to decode."""
+    out = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(out, "PNG")
+    return out.getvalue()
+
+
 THREE = {
     "trip/chicago.jpg": photo("chicago.jpg"),
     "trip/lion.jpg": photo("lion.jpg"),
@@ -276,6 +283,7 @@ def test_several_files_and_styles_with_a_failed_item_listed(client: TestClient) 
         ({f"p{i}.jpg": b"x" for i in range(4)}, 413, "at most 3"),
         ({"bomb.jpg": bytes(3_000_000)}, 413, "at most 1000000"),
         ({"notes.txt": b"hello"}, 400, "no images"),
+        ({"ok.jpg": photo("lion.jpg"), "huge.png": huge_png()}, 413, "'huge.png' has more than 20000000"),
     ],
 )
 def test_unsafe_or_oversized_zips_are_refused(

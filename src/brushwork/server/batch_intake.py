@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fastapi import UploadFile
+from PIL import Image
 from starlette.exceptions import HTTPException
 
 from brushwork.batch.items import IMAGE_EXTENSIONS
@@ -55,10 +56,26 @@ def receive_batch(
         found, skipped = _receive_files(server, photos, target)
     if not found:
         raise HTTPException(400, "photos: no images among the files sent (jpg, png, webp, tif, bmp, gif)")
+    for name in found:
+        _check_pixels(target / name, name, config.max_pixels)
     first = check_picture(target / found[0], "the first photo", config, server.decodes)
     write_thumbnail(first.rgb, folder / names.CONTENT_THUMB)
     receive_styles(server, folder / names.STYLES, styles, style_ids)
     return {"pair": choice.pair, "photos": len(found), "skipped": skipped[:100]}
+
+
+def _check_pixels(path: Path, name: str, limit: int) -> None:
+    """413 for a photo with more pixels than the limit, read from its header (nothing is decoded); a
+    photo whose header cannot be read is left to fail as an item, with the reason in the job."""
+    try:
+        with Image.open(path) as image:
+            pixels = image.size[0] * image.size[1]
+    except Image.DecompressionBombError:
+        pixels = limit + 1
+    except Exception:
+        return
+    if pixels > limit:
+        raise HTTPException(413, f"photos: {name!r} has more than {limit} pixels, the limit here")
 
 
 def _is_zip(upload: UploadFile) -> bool:
