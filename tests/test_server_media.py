@@ -160,7 +160,16 @@ def test_the_container_is_chosen_when_the_job_is_made(client: TestClient, clip: 
     assert client.get(f"/api/jobs/{job['id']}/result.mp4").status_code == 404
 
 
-def test_the_events_count_frames_and_show_the_latest_one(client: TestClient, clip: Path) -> None:
+def test_the_events_count_frames_and_show_the_latest_one(
+    client: TestClient, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check = Runner.check
+
+    def slowly(self: Runner, job_id: str) -> None:  # a frame a sixth of a second: events see each
+        time.sleep(1 / 6)
+        check(self, job_id)
+
+    monkeypatch.setattr(Runner, "check", slowly)
     created = post_video(client, clip)
     assert created.status_code == 201
     seen: list[dict[str, Any]] = []

@@ -5,6 +5,8 @@ the uploads; the jobs run through the same queue, events and cancel as a still."
 
 # No ``from __future__ import annotations``: the form's bounds come from the server's configuration,
 # which FastAPI must see as values when it reads the signatures.
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -86,7 +88,6 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
         """Queue a video: every frame painted, steady from frame to frame, with the clip's timing and
         sound. Progress counts frames; the preview is the latest painted frame; the result is
         ``result.<container>``. A job cut short by a restart continues from its finished frames."""
-        assert container in CONTAINERS
         _check_styles(style, style_id)
         chosen = common.chosen()
         make_settings(chosen)  # 422 now for settings that do not go together
@@ -97,7 +98,7 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
             VIDEO,
             chosen,
             _style_label(style_id),
-            lambda job_id, folder: receive_video(server, folder, video, style, style_id, choice),
+            lambda folder: receive_video(server, folder, video, style, style_id, choice),
         )
 
     @app.post(
@@ -132,7 +133,7 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
             BATCH,
             chosen,
             _style_label(style_id),
-            lambda job_id, folder: receive_batch(server, folder, photos, style, style_id, choice),
+            lambda folder: receive_batch(server, folder, photos, style, style_id, choice),
         )
 
     for extension, media_type in CONTAINERS.items():
@@ -157,6 +158,7 @@ def _add_video_result(app: FastAPI, server: "Server", extension: str, media_type
         response_class=FileResponse,
         responses={**RESULT_ERRORS, 200: {"content": {media_type: {}}, "description": "the video"}},
         name=f"video_result_{extension}",
+        description=f"A finished video job's clip, made as .{extension}: every frame, and the sound.",
     )
     def video_result(job_id: str) -> FileResponse:
         view = server.view(job_id)
@@ -164,10 +166,6 @@ def _add_video_result(app: FastAPI, server: "Server", extension: str, media_type
             raise HTTPException(404, f"this job's video is result.{view.options.get('container')}")
         name = names.result_video(extension)
         return _result_file(server, view, VIDEO, name, media_type, f"brushwork-{job_id[:8]}.{extension}")
-
-    video_result.__doc__ = (
-        f"A finished video job's clip, when it was made as .{extension}: every frame, and the sound."
-    )
 
 
 def _result_file(
@@ -206,7 +204,12 @@ def make_room(server: "Server", needed: int) -> None:
 
 
 def _queue(
-    server: "Server", request: Request, kind: str, settings: dict[str, Any], style: str, receive: Any
+    server: "Server",
+    request: Request,
+    kind: str,
+    settings: dict[str, Any],
+    style: str,
+    receive: Callable[[Path], dict[str, Any]],
 ) -> JSONResponse:
     """Make room on disk, receive the uploads into a staging folder, publish it and queue the job."""
     config = server.config
@@ -216,7 +219,7 @@ def _queue(
     job_id = new_job_id()
     folder = server.files.staging(job_id)
     try:
-        options = receive(job_id, folder)
+        options = receive(folder)
         server.files.publish(job_id)
     finally:
         server.files.discard_staging(job_id)
