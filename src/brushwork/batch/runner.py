@@ -143,8 +143,13 @@ def run_batch(
     settings: Settings | None = None,
     options: BatchOptions | None = None,
     on_event: Callable[[BatchEvent], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> BatchSummary:
     """Stylize every item of a batch into ``outdir``; see the module docs and the README's batch section.
+
+    ``check`` is called about twice a second while items run (and ``on_event`` after each event);
+    whatever either raises stops the batch: the workers are stopped, finished items stay, the
+    exception propagates, and running the same batch again continues from there.
 
     Raises :class:`UserInputError` for a mistake found before any work (nothing is written then).
     Items that fail are recorded and reported in the summary, never raised. The local engine's workers
@@ -174,7 +179,7 @@ def run_batch(
     items = with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
     state = check_output_dir(out / plan.STATE_DIR, create=True)
     with _locked(state / "lock", out):
-        return _drive(items, discovery, out, state, settings, options, on_event)
+        return _drive(items, discovery, out, state, settings, options, on_event, check)
 
 
 def _check_options(options: BatchOptions) -> None:
@@ -264,6 +269,7 @@ def _drive(
     settings: Settings,
     options: BatchOptions,
     on_event: Callable[[BatchEvent], None] | None,
+    check: Callable[[], None] | None = None,
 ) -> BatchSummary:
     history = read_history(state / LEDGER_NAME)
     todo, skipped, failed_before = _partition(items, history, options.retry_failed)
@@ -283,7 +289,7 @@ def _drive(
             _remove_stale_temp_files(todo)
             run.emit(on_event, "planned")
             if engine is not None:
-                run.loop(engine, todo, options, ledger, on_event)
+                run.loop(engine, todo, options, ledger, on_event, check)
         finally:
             ledger.close()
     finally:
@@ -386,6 +392,7 @@ class _Run:
         options: BatchOptions,
         ledger: Ledger,
         on_event: Callable[[BatchEvent], None] | None,
+        check: Callable[[], None] | None = None,
     ) -> None:
         by_name = {item.name: item for item in todo}
         tasks = {item.name: _task(item, options) for item in todo}
@@ -394,6 +401,8 @@ class _Run:
             while queue and engine.capacity() > 0:
                 engine.submit(queue.popleft())
             self.running = engine.in_flight()
+            if check is not None:
+                check()
             for event in engine.wait(0.5):
                 if isinstance(event, Started):
                     self.emit(on_event, "started", item=event.item, pid=event.pid)
