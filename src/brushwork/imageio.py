@@ -117,11 +117,13 @@ class Picture:
 
 @dataclass(frozen=True)
 class Layers:
-    """What a layered output (PSD) holds beneath the painting: the photo, in sRGB at the painting's
-    size, and the mask through which the painting shows (1) or the photo (0), when a mask was used."""
+    """What a layered output (PSD) holds besides the picture: the photo beneath, in sRGB at the
+    picture's size; when a mask was used, the mask (1: the painting shows, 0: the photo) and the
+    painting before the mask was applied, which becomes the painting layer."""
 
     photo: FloatArray
     mask: FloatArray | None = None
+    painting: FloatArray | None = None
 
 
 # --------------------------------------------------------------------------------------------- reading
@@ -431,7 +433,7 @@ def write_image(
     elif profile is not None:
         log.warning("%s: %s holds no colour profile; writing sRGB", name, fmt.name)
     if fmt.name == "PSD":
-        data = _psd_bytes(colour, opacity, layers, bits, profile if fmt.icc else None, embedded, name)
+        data = _psd_bytes(colour, opacity, layers, bits, profile, embedded, name)
         outputs.write_atomically(name, _writer(data))
         return
     samples = _quantized(colour if opacity is None else np.dstack([colour, opacity]), bits)
@@ -447,10 +449,14 @@ def _psd_bytes(
     embedded: bytes,
     name: str,
 ) -> bytes:
+    def in_space(rgb: FloatArray) -> FloatArray:
+        return _finite(rgb) if profile is None else icc.from_srgb(_finite(rgb), profile, name)
+
     photo = mask = None
     if layers is not None:
-        photo = layers.photo if profile is None else icc.from_srgb(_finite(layers.photo), profile, name)
-        mask = None if layers.mask is None else _finite(layers.mask)
+        photo = in_space(layers.photo)
+        if layers.mask is not None and layers.painting is not None:
+            colour, mask = in_space(layers.painting), _finite(layers.mask)
     return psd.encode(colour, opacity, photo, mask, bits, embedded)
 
 

@@ -11,6 +11,8 @@ import importlib
 from dataclasses import dataclass
 from functools import cache
 
+OUTPUT_PROFILES = ("source", "srgb")  # the output's colour space: the photo's own, or sRGB
+
 
 @dataclass(frozen=True)
 class Format:

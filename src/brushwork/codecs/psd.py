@@ -79,7 +79,7 @@ def encode(
     from psd_tools.psd.image_resources import ImageResource
 
     height, width = painting.shape[:2]
-    psd = PSDImage.new("RGB", (width, height), depth=bits)
+    psd = PSDImage.new("RGB", (width, height), depth=16 if bits == 16 else 8)
     psd.image_resources[Resource.ICC_PROFILE] = ImageResource(key=Resource.ICC_PROFILE, data=icc)
     if photo is not None:
         psd.create_pixel_layer_from_array(_with_alpha(photo, alpha), name="photo")

@@ -26,7 +26,7 @@ def png_bit_depth(head: bytes) -> int:
     return head[24] if len(head) > 24 and head.startswith(PNG_SIGNATURE) else 0
 
 
-def read_png16(data: bytes) -> tuple[npt.NDArray[np.uint16], bool]:
+def read_png16(data: bytes) -> tuple[npt.NDArray[Any], bool]:
     """(H, W, C) samples in RGB order (C = 1, 3 or 4) and whether the last channel is alpha."""
     import cv2
 
