@@ -334,3 +334,23 @@ def test_batch_knows_every_format() -> None:
     for extension in (".heic", ".heif", ".avif", ".jxl", ".psd", ".psb", ".exr"):
         assert extension in IMAGE_EXTENSIONS
     assert {"avif", "heic", "jxl", "psd", "exr"} <= set(OUTPUT_FORMATS)
+
+
+@pytest.mark.parametrize("container", [False, True])
+@pytest.mark.parametrize(("height", "width"), [(24, 32), (17, 33), (90, 160), (3, 700)])
+def test_jpeg_xl_size_is_read_from_the_header(container: bool, height: int, width: int) -> None:
+    from brushwork.codecs.raster import jxl_size
+
+    pixels = np.zeros((height, width, 3), np.uint8)
+    data = bytes(imagecodecs.jpegxl_encode(pixels, lossless=True, usecontainer=container))
+    assert jxl_size(data) == (width, height)
+
+
+def test_jpeg_xl_bomb_is_refused_from_the_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.jxl"
+    path.write_bytes(bytes(imagecodecs.jpegxl_encode(np.zeros((600, 800, 3), np.uint8), lossless=True)))
+    monkeypatch.setattr(
+        imagecodecs, "jpegxl_decode", lambda *a, **k: pytest.fail("libjxl was asked to decode")
+    )
+    with pytest.raises(ImageReadError, match="800x600"):
+        read_image(path, max_pixels=100_000)

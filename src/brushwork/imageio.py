@@ -143,8 +143,9 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
             decoded = psd.read(fh, name)
         elif head.startswith(raster.JXL_SIGNATURES):
             formats.check_available(formats.by_name("JPEG XL"), name, "read")
-            decoded = raster.read_jxl(fh.read())
-            _check_dimensions(name, decoded.colour.shape[1::-1], max_pixels)
+            data = fh.read()
+            _check_dimensions(name, raster.jxl_size(data), max_pixels)
+            decoded = raster.read_jxl(data)
         else:
             decoded = _read_with_pillow(fh, head, name, max_pixels)
         rgb, profile = _to_srgb(decoded, name)

@@ -109,6 +109,7 @@ def encode_tiff(samples: npt.NDArray[Any], icc: bytes, description: str) -> byte
 
 
 def read_jxl(data: bytes) -> Decoded:
+    """Samples as libjxl gives them (the picture's colour encoding is taken to be sRGB)."""
     import imagecodecs
 
     samples = np.asarray(imagecodecs.jpegxl_decode(data))
@@ -149,3 +150,58 @@ def text_chunks(metadata: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
         except UnicodeEncodeError:
             chunks.append((b"iTXt", key.encode("latin-1") + b"\0\0\0\0\0" + value.encode("utf-8")))
     return chunks
+
+
+def jxl_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG XL's SizeHeader (bare codestream or ISOBMFF container), so that a
+    picture past the pixel limit is refused before libjxl allocates it."""
+    stream = _jxl_codestream(data)
+    if not stream.startswith(b"\xff\x0a"):
+        raise ValueError("no JPEG XL codestream header")
+    bits = _Bits(stream[2:])
+    div8 = bits.read(1)
+    height = (bits.read(5) + 1) * 8 if div8 else bits.u32()
+    ratio = bits.read(3)
+    if ratio:
+        numerator, denominator = _JXL_RATIOS[ratio]
+        return height * numerator // denominator, height
+    return ((bits.read(5) + 1) * 8 if div8 else bits.u32()), height
+
+
+_JXL_RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
+
+
+def _jxl_codestream(head: bytes) -> bytes:
+    """The start of the codestream: the data itself, or inside the container's jxlc or first jxlp box."""
+    if not head.startswith(JXL_SIGNATURES[1]):
+        return head
+    position = 0
+    while position + 8 <= len(head):
+        size, kind = struct.unpack_from(">I4s", head, position)
+        header = 8
+        if size == 1:  # a 64-bit size follows
+            size, header = struct.unpack_from(">Q", head, position + 8)[0], 16
+        if kind == b"jxlc":
+            return head[position + header : position + header + 32]
+        if kind == b"jxlp":
+            return head[position + header + 4 : position + header + 36]  # after the part's index
+        if size < header:
+            break
+        position += size
+    raise ValueError("no JPEG XL codestream box")
+
+
+class _Bits:
+    """JPEG XL's bit reader: least significant bit first."""
+
+    def __init__(self, data: bytes) -> None:
+        self.value, self.position = int.from_bytes(data[:16], "little"), 0
+
+    def read(self, count: int) -> int:
+        result = (self.value >> self.position) & ((1 << count) - 1)
+        self.position += count
+        return result
+
+    def u32(self) -> int:
+        """The SizeHeader's U32(1 + u(9), 1 + u(13), 1 + u(18), 1 + u(30))."""
+        return 1 + self.read((9, 13, 18, 30)[self.read(2)])
