@@ -354,3 +354,30 @@ def test_jpeg_xl_bomb_is_refused_from_the_header(tmp_path: Path, monkeypatch: py
     )
     with pytest.raises(ImageReadError, match="800x600"):
         read_image(path, max_pixels=100_000)
+
+
+@pytest.mark.slow
+def test_batch_reads_and_writes_the_new_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from brushwork.batch.worker import read_key
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for extension in (".heic", ".avif", ".jxl", ".psd", ".exr"):
+        write_image(photos / f"{extension[1:]}{extension}", photo(), quality=90)
+    style = str(DATA / "starry_night.jpg")
+    tiny = ["--method", "fast", "--size", "32", "--jobs", "1", "--threads", "1", "-q"]
+    for fmt in ("psd", "exr", "heic"):
+        out = tmp_path / fmt
+        assert main(["batch", str(photos), "--styles", style, "-o", str(out), "--format", fmt, *tiny]) == 0
+        made = sorted(p for p in out.glob(f"*.{fmt}"))
+        assert [p.name.split("__")[0] for p in made] == ["avif", "exr", "heic", "jxl", "psd"], made
+        for path in made:
+            assert read_image(path).size == (32, 24)
+        if fmt == "psd":
+            assert [layer.name for layer in PSDImage.open(made[0])] == ["photo", "painting"]
+        else:  # the item key is in the file, so a second run has nothing to do
+            assert all(read_key(path) for path in made)
+            capsys.readouterr()
+            argv = ["batch", str(photos), "--styles", style, "-o", str(out), "--format", fmt, *tiny, "--json"]
+            assert main([a for a in argv if a != "-q"]) == 0
+            assert json.loads(capsys.readouterr().out)["done"] == 0

@@ -184,6 +184,11 @@ def _read_with_pillow(fh: IO[bytes], head: bytes, name: str, max_pixels: int) ->
     return Decoded(colour, alpha, bits, profile, orientation)
 
 
+def register_pillow_plugins() -> None:
+    """Let ``PIL.Image.open`` read HEIC files too (and AVIF where Pillow has it), as read_image does."""
+    _pillow_formats()
+
+
 @cache
 def _pillow_formats() -> tuple[str, ...]:
     """Pillow's own formats, and AVIF and HEIF where their plug-ins import (registered here)."""

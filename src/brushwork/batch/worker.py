@@ -213,6 +213,10 @@ def read_key(path: Path) -> str | None:
         return str(record["key"])
     if path.suffix.lower() == ".exr":
         return _exr_key(path)
+    if path.suffix.lower() in (".heic", ".heif"):
+        from brushwork.imageio import register_pillow_plugins
+
+        register_pillow_plugins()
     try:
         with Image.open(path) as image:
             texts = [v for v in image.info.values() if isinstance(v, str)]
