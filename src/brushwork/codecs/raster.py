@@ -72,7 +72,7 @@ def tiff_bits(fh: IO[bytes]) -> int:
 
 
 def read_tiff16(fh: IO[bytes]) -> tuple[npt.NDArray[Any], int]:
-    """The first page's samples, (H, W, C), and how many of its channels are colour (1 or 3)."""
+    """The first page's samples, (H, W, C), and how many of its channels are colour (1, 3 or 4)."""
     import tifffile
 
     fh.seek(0)
@@ -81,8 +81,8 @@ def read_tiff16(fh: IO[bytes]) -> tuple[npt.NDArray[Any], int]:
         samples = page.asarray()
         photometric = int(page.photometric)
     samples = samples[..., None] if samples.ndim == 2 else samples
-    colours = 3 if photometric == 2 else 1  # RGB; otherwise minisblack / miniswhite
-    if int(photometric) == 0:  # miniswhite
+    colours = {2: 3, 5: 4}.get(photometric, 1)  # RGB, separated (CMYK), else minisblack / miniswhite
+    if photometric == 0:  # miniswhite
         samples = np.iinfo(samples.dtype).max - samples
     return samples, colours
 
