@@ -415,8 +415,8 @@ def write_image(
     HEIC and JPEG XL (100: lossless).
     """
     name = os.fspath(path)
+    check_output_path(name)
     fmt = _output_format(name)
-    formats.check_available(fmt, name, "write")
     if bits not in (8, 16):
         raise SettingsError(f"cannot write {name!r}: bits must be 8 or 16, not {bits}")
     if bits == 16 and not fmt.holds16:
