@@ -48,6 +48,7 @@ class Section:
     quick: tuple[str, ...] = ()  # and in a --quick run ("{out}" is the run's results folder)
     optional: tuple[str, ...] = ()  # results rendered where present (written by a separate run)
     extra_runs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # flag -> arguments
+    optional_label: str = "The comparison's run"  # how the optional results' stamp begins
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -55,7 +56,8 @@ SECTIONS: tuple[Section, ...] = (
             quick=("--sizes", "256", "--repeats", "2")),
     Section("presets", "The presets on the time-vs-quality curve", "presets.py", ("presets",),
             quick=("--pairs", "1", "--pastiche", "1", "--size", "192", "--out", "{out}/presets"),
-            optional=("presets_long",), extra_runs={"long": ("--long-pastiche", "tubingen")}),
+            optional=("presets_long",), extra_runs={"long": ("--long-pastiche", "tubingen")},
+            optional_label="The second table's pastiche run"),
     Section("finishes", "How to finish the last scale", "finishes.py", ("finishes",),
             full=("--pairs", "0,6"), quick=("--pairs", "0", "--size", "128")),
     Section("end_to_end", "A whole run in a fresh process", "bench_end_to_end.py", ("end_to_end",),
@@ -74,6 +76,9 @@ SECTIONS: tuple[Section, ...] = (
             quick=("--photos", "4", "--draft-photos", "0", "--runs", "loop", "local-1")),
     Section("subject", "Subject and faces", "bench_subject.py", ("subject",)),
     Section("server", "The web server under load", "bench_server.py", ("server",)),
+    Section("formats", "Writing and reading each image format", "bench_formats.py", ("formats",),
+            full=("--runs", "3"), quick=("--runs", "1", "--size", "256"), optional=("formats-old",),
+            optional_label="The before columns' run (the source before issue 19, `--src`)"),
 )  # fmt: skip
 BY_KEY = {section.key: section for section in SECTIONS}
 # Not a section: the README's pictures, whose labels carry seconds, redrawn last in a full run.
@@ -124,7 +129,7 @@ def stamp(data: dict[str, Any]) -> str:
     run = data.get("run", {})
     flags = " ".join(m.get("cpu_flags", [])) or "unknown"
     dirty = " with uncommitted changes in src/" if m.get("src_modified") else ""
-    loads = run.get("load")
+    loads = run.get("load") or ([data["load_before"], data["load_after"]] if "load_after" in data else None)
     text = (
         f"*Run {m['date']} at commit {m['commit']}{dirty} on {m['cpu']}, {m['cores']} cores "
         f"(cpu capability {m['cpu_capability']}; bf16 native: {'yes' if m['bf16_native'] else 'no'}; "
@@ -155,7 +160,7 @@ def render_section(section: Section, records: dict[str, dict[str, Any]]) -> str:
         optional = [records.get(name) for name in section.optional]
         body = stamp(data) + "\n\n" + module.section(data, *optional)
         for extra in filter(None, optional):
-            body += "\n\n" + stamp(extra).replace("*Run", "*The second table's pastiche run:", 1)
+            body += "\n\n" + stamp(extra).replace("*Run", f"*{section.optional_label}:", 1)
     notes = NOTES / f"{section.key}.md"
     text = notes.read_text(encoding="utf-8") if notes.exists() else ""
     method, _, findings = text.partition("<!-- table -->")  # the notes' two halves: above, below

@@ -21,6 +21,7 @@ from brushwork.batch.items import Item, Pairing
 from brushwork.batch.keys import with_keys
 from brushwork.batch.ledger import FAILED_NAME, LEDGER_NAME, History, Ledger, read_history, write_failed
 from brushwork.batch.worker import Attempt, Event, Started, Task, read_key
+from brushwork.codecs.formats import OUTPUT_PROFILES, by_extension
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
 from brushwork.outputs import check_output_dir, name_max
@@ -44,8 +45,9 @@ class BatchOptions:
     gpus: float | None = None  # Ray: GPUs per task (default: 1 with device cuda, else 0)
     device: str = "cpu"  # resolved by each worker: "auto" picks that worker's best device
     weights: str | None = None
-    output_format: str = "png"  # png, jpg, webp or tif
-    bits: int = 8
+    output_format: str = "png"  # a key of brushwork.batch.items.OUTPUT_FORMATS
+    bits: int | None = None  # None: each photo's precision where the format holds it
+    output_profile: str = "source"  # "source": each photo's colour space; "srgb"
     retry_failed: bool = False  # run items again whose last attempt failed
     max_attempts: int = 3  # attempts at an item whose worker dies (or which hits an internal error)
 
@@ -176,7 +178,9 @@ def run_batch(
         raise UserInputError(f"no images or videos found in the inputs{skipped}")
     _check_styles(items)
     _check_outputs(items, discovery, out)
-    items = with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
+    items = with_keys(
+        items, version=__version__, bits=options.bits, profile=options.output_profile, weights=options.weights
+    )
     state = check_output_dir(out / plan.STATE_DIR, create=True)
     with _locked(state / "lock", out):
         return _drive(items, discovery, out, state, settings, options, on_event, check)
@@ -197,10 +201,15 @@ def _check_options(options: BatchOptions) -> None:
         raise UserInputError(f"max-attempts must be at least 1, got {options.max_attempts}")
     if options.output_format not in plan.OUTPUT_FORMATS:
         raise UserInputError(f"format must be one of {', '.join(plan.OUTPUT_FORMATS)}")
-    if options.bits not in (8, 16):
+    if options.bits not in (None, 8, 16):
         raise UserInputError(f"bit-depth must be 8 or 16, got {options.bits}")
-    if options.bits == 16 and options.output_format not in ("png", "tif"):
-        raise UserInputError("bit-depth 16 needs --format png or tif")
+    deep = [
+        name for name, suffix in plan.OUTPUT_FORMATS.items() if getattr(by_extension(suffix), "holds16", 0)
+    ]
+    if options.bits == 16 and options.output_format not in deep:
+        raise UserInputError(f"bit-depth 16 needs --format {', '.join(deep)}")
+    if options.output_profile not in OUTPUT_PROFILES:
+        raise UserInputError(f"output profile must be one of {', '.join(OUTPUT_PROFILES)}")
     if options.weights is not None:
         check_weights_file(options.weights)
     if options.engine == "ray":
@@ -443,6 +452,7 @@ def _task(item: Item, options: BatchOptions) -> Task:
         output=str(item.output.resolve()),
         kind=item.kind,
         bits=options.bits,
+        output_profile=options.output_profile,
         device=options.device,
         weights=options.weights,
     )

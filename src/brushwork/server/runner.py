@@ -245,7 +245,8 @@ class Runner:
             done = callback.done
             # the record names the uploaded mask as the job does, not by the server's path
             result = dataclasses.replace(result, settings=result.settings.replace(mask=settings.mask))
-            result.save(self.files.path(job.id, names.RESULT))
+            # the page shows the result: an 8-bit sRGB PNG, whatever the upload's depth and colour space
+            result.save(self.files.path(job.id, names.RESULT), bits=8, output_profile="srgb")
             thumb = imageio.resize(result.image, thumbnail_size(result.size))
             thumb = apply_after(after_of(job.settings), thumb)  # the history shows the job as asked
             imageio.write_image(self.files.path(job.id, names.RESULT_THUMB), thumb)
