@@ -9,10 +9,13 @@ import signal
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from PIL import Image
 from serverproc import StartServer, small_jpeg
 
+import comfyui_pack
 from brushwork import client as bc
 
 TOKEN = "s3cret-token-for-tests"
@@ -54,8 +57,19 @@ def test_server_json_names_the_real_port_and_token_and_goes_at_stop(
     with pytest.raises(bc.BrushworkError, match="token is wrong"):
         bc.Client(server.url, "wrong-token-123").styles()
 
+    # The ComfyUI node, through this server when BRUSHWORK_URL is set.
+    monkeypatch.setenv("BRUSHWORK_URL", server.url)
+    monkeypatch.setenv("BRUSHWORK_TOKEN", TOKEN)
+    node = comfyui_pack.load().NODE_CLASS_MAPPINGS["BrushworkStylize"]()
+    photo = torch.from_numpy(np.asarray(Image.open(io.BytesIO(small_jpeg(long_side=64))), np.float32) / 255)
+    (painted,) = node.stylize(photo[None], photo[None].flip(2), method="fast", strength=1.0, size=64)
+    assert painted.shape == (1, 48, 64, 3) and float((painted[0] - photo).abs().mean()) > 0.05
+    jobs = found_client._json("GET", "/api/jobs")["jobs"]
+    assert [(job["state"], job["settings"]["method"]) for job in jobs] == [("done", "fast")]
+
     assert server.terminate() == -signal.SIGTERM  # uvicorn stops gracefully, then re-raises it
     assert not path.exists()
+    monkeypatch.delenv("BRUSHWORK_URL")
     with pytest.raises(bc.BrushworkError, match=r"server.json is missing.*brushwork serve"):
         bc.discover()
     with pytest.raises(bc.BrushworkError, match=r"cannot reach the brushwork server at .*brushwork serve"):
