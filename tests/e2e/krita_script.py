@@ -41,7 +41,7 @@ def main(args: list[str]) -> None:
     results: dict[str, Any] = {}
     try:
         import brushwork_krita
-        from krita import InfoObject, Krita
+        from krita import InfoObject, Krita, Selection
 
         document = Krita.instance().openDocument(photo)
         document.setBatchmode(True)
@@ -53,13 +53,23 @@ def main(args: list[str]) -> None:
         document.setColorSpace("RGBA", "U16", "")
         document.waitForDone()
         painted16 = brushwork_krita.stylize_layer(
-            document, node, "gallery:starry_night", size=48, url=url, token=token, quality="draft"
+            document, node, style, size=48, url=url, token=token, quality="draft"
         )
         results["u16"] = describe(document, node, painted16, 2)
         try:
             brushwork_krita.stylize_layer(document, node, style, method="fast", url=url, token=None)
         except brushwork_krita.BrushworkError as error:
             results["without_token"] = str(error)
+        selection = Selection()
+        selection.select(0, 0, document.width() // 2, document.height(), 255)
+        document.setSelection(selection)
+        masked = brushwork_krita.stylize_layer(
+            document, node, style, method="fast", size=64, url=url, token=token, selection_only=True
+        )
+        results["masked_children"] = [child.type() for child in masked.childNodes()]
+        row = bytes(masked.pixelData(0, 0, document.width(), 1))  # 16-bit BGRA: alpha's high byte at 7
+        results["alpha_row"] = [row[7], row[-1]]
+        masked.setVisible(False)
         painted16.setVisible(False)
         document.refreshProjection()
         document.waitForDone()

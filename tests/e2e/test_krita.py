@@ -1,5 +1,6 @@
 """The Krita plug-in in the real Krita (kritarunner, offscreen): a photo is painted through a live
-``brushwork serve`` with a token, in 8 and 16 bits, and the new layers sit above it."""
+``brushwork serve`` with a token, in 8 and 16 bits and masked to a selection, and the new layers sit
+above it, at the canvas's size though the server takes fewer pixels."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def test_a_photo_is_painted_on_a_new_layer_through_the_plugin(
     kritarunner = shutil.which("kritarunner", path="/usr/bin")
     if kritarunner is None:
         unavailable("needs Krita: apt-get install --no-install-recommends krita python3-pyqt5")
-    server = start_server(tmp_path / "data", "--token", TOKEN)
+    # A pixel limit below the photo's (128 x 96): the plug-in must send it smaller, and scale back. (The
+    # server applies it to its own gallery paintings too, so the test uploads its style.)
+    server = start_server(tmp_path / "data", "--token", TOKEN, "--max-pixels", "6000")
     report, export = tmp_path / "report.json", tmp_path / "krita.png"
     env = {
         "PATH": "/usr/bin:/bin",  # Krita's own Python, not a virtual environment's
@@ -66,9 +69,13 @@ def test_a_photo_is_painted_on_a_new_layer_through_the_plugin(
         assert found["mean_difference"] > 10, found
     assert results["u16"]["depth"] == "U16"
     assert "HTTP 401" in results["without_token"]
+    # "Paint selection only" (the left half): a transparency mask, or in Krita 5.1 the layer's alpha.
+    if results["masked_children"] != ["transparencymask"]:
+        assert results["masked_children"] == [] and results["alpha_row"] == [255, 0], results
 
     jobs = bc.Client(server.url, TOKEN)._json("GET", "/api/jobs")["jobs"]
     assert sorted((job["state"], job["settings"]["method"]) for job in jobs) == [
+        ("done", "fast"),
         ("done", "fast"),
         ("done", "optimize"),
     ]

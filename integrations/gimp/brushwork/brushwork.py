@@ -35,7 +35,7 @@ class Brushwork(Gimp.PlugIn):
 
     def do_create_procedure(self, name: str) -> Any:
         procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
-        procedure.set_image_types("RGB*, GRAY*")
+        procedure.set_image_types("RGB*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE)
         procedure.set_menu_label("_Brushwork Stylize…")
         procedure.add_menu_path("<Image>/Filters/Artistic")
@@ -101,6 +101,13 @@ def run(procedure: Any, run_mode: Any, image: Any, drawables: list[Any], config:
 def stylize(image: Any, drawable: Any, style_path: str, *, method: str, strength: float, size: int) -> Any:
     """The painting as a new layer above ``drawable``, in one undo group; returns the layer."""
     Gimp.progress_init("Brushwork: sending")
+    try:
+        return _stylize(image, drawable, style_path, method=method, strength=strength, size=size)
+    finally:
+        Gimp.progress_end()
+
+
+def _stylize(image: Any, drawable: Any, style_path: str, *, method: str, strength: float, size: int) -> Any:
     client = bc.discover()
     limits = client.info()["limits"]
     width, height = drawable.get_width(), drawable.get_height()
@@ -138,7 +145,6 @@ def stylize(image: Any, drawable: Any, style_path: str, *, method: str, strength
             layer.set_offsets(x, y)
         finally:
             image.undo_group_end()
-    Gimp.progress_end()
     Gimp.displays_flush()
     return layer
 

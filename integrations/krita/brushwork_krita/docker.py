@@ -177,6 +177,7 @@ class BrushworkDocker(DockWidget):
         self.pending = None
         layer.write_layer(document, node, source, painting, selection_only=selection_only)
         self._idle("painted: a new layer above the active one")
+        self.progress.setValue(1)
 
     def _fail(self, message: str) -> None:
         self.pending = None

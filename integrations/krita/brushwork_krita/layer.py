@@ -96,20 +96,26 @@ def paint(
 def write_layer(
     document: Any, node: Any, source: Source, painting: QImage, *, selection_only: bool = False
 ) -> Any:
-    """A new paint layer right above ``node`` holding the opaque painting (masked to the selection when
-    ``selection_only``); returns it."""
+    """A new paint layer right above ``node`` holding the opaque painting (with the selection as a
+    transparency mask when ``selection_only``; in Krita 5.1, which cannot make one from a script, as
+    the layer's alpha); returns it."""
     layer = document.createNode(f"{node.name()} (brushwork)", "paintlayer")
     node.parentNode().addChildNode(layer, node)
     width, height = painting.width(), painting.height()
     data = _bgra_bytes(painting)
+    selection = document.selection() if selection_only else None
+    masks = hasattr(document, "createTransparencyMask")  # Krita 5.2 and later
+    if selection is not None and not masks:  # Krita 5.1: the selection becomes the layer's alpha
+        pixels = bytearray(data)
+        pixels[3::4] = bytes(selection.pixelData(source.x, source.y, width, height))
+        data = bytes(pixels)
     if source.depth == "U16":  # each 8-bit sample v becomes the 16-bit v * 257: the byte twice
         wide = bytearray(len(data) * 2)
         wide[0::2] = data
         wide[1::2] = data
         data = bytes(wide)
     layer.setPixelData(QByteArray(data), source.x, source.y, width, height)
-    selection = document.selection()
-    if selection_only and selection is not None:
+    if selection is not None and masks:
         mask = document.createTransparencyMask("selection")
         mask.setSelection(selection)
         layer.addChildNode(mask, None)
