@@ -36,13 +36,20 @@ mkdir -p "$KHOME/.local/share/krita/pykrita" "$KHOME/.config"
 cp -r "$REPO/integrations/krita/brushwork_krita" "$REPO/integrations/krita/brushwork_krita.desktop" \
   "$HERE/krita_shot" "$HERE/krita_shot.desktop" "$KHOME/.local/share/krita/pykrita/"
 printf '[python]\nenable_brushwork_krita=true\nenable_krita_shot=true\n' >"$KHOME/.config/kritarc"
-HOME="$KHOME" PATH=/usr/bin:/bin BRUSHWORK_URL="$URL" BRUSHWORK_TOKEN="$TOKEN" \
-  BW_SHOT_STYLE="$REPO/examples/starry_night.jpg" krita --nosplash "$REPO/examples/tubingen.jpg" \
-  >"$WORK/krita.log" 2>&1 &
-pids+=($!)
-sleep "${BW_SHOT_KRITA_SECONDS:-60}"
-shoot "$REPO/docs/krita.jpg"
-kill "${pids[-1]}"
+for attempt in 1 2 3; do  # Krita under Xvfb now and then aborts at start: try again
+  HOME="$KHOME" PATH=/usr/bin:/bin BRUSHWORK_URL="$URL" BRUSHWORK_TOKEN="$TOKEN" \
+    BW_SHOT_STYLE="$REPO/examples/starry_night.jpg" krita --nosplash "$REPO/examples/tubingen.jpg" \
+    >"$WORK/krita-$attempt.log" 2>&1 &
+  krita_pid=$!
+  pids+=("$krita_pid")
+  sleep "${BW_SHOT_KRITA_SECONDS:-60}"
+  if kill -0 "$krita_pid" 2>/dev/null; then
+    shoot "$REPO/docs/krita.jpg"
+    kill "$krita_pid"
+    break
+  fi
+  echo "Krita stopped early (attempt $attempt): $(tail -1 "$WORK/krita-$attempt.log")" >&2
+done
 
 # GIMP 3: the plug-in's dialog, opened from a batch call in interactive mode.
 if [ -f "$GIMP_ROOT/.brushwork-ready" ]; then
