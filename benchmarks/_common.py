@@ -16,7 +16,8 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"  # git-ignored
+# Raw results (git-ignored); run_all.py points this elsewhere for a --quick run.
+RESULTS = Path(os.environ.get("BRUSHWORK_BENCH_RESULTS", HERE / "results"))
 IMAGES = Path(os.environ.get("BRUSHWORK_BENCH_IMAGES", "/work/shared/images"))
 CONTENT = IMAGES / "content" / "tubingen.jpg"
 STYLE = IMAGES / "style" / "starry_night.jpg"

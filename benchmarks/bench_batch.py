@@ -142,7 +142,14 @@ def main() -> None:
                 result["photos"] = count
                 results.append(result)
 
-    info = machine()
+    data = {"machine": machine(), "size": args.size, "load": load_before, "results": results}
+    write_json("batch", data)
+    print(section(data))
+
+
+def section(data: dict[str, Any]) -> str:
+    """One row per preset and run: seconds, items a minute, and the batch machinery's cost per item."""
+    results = data["results"]
     rows = []
     for result in results:
         count, seconds = result["photos"], result["seconds"]
@@ -162,16 +169,7 @@ def main() -> None:
             ]
         )
     header = ["preset", "run", "photos", "seconds", "items / min", "overhead / item (s)", "item s"]
-    print(
-        f"\n{info['cpu']}, {info['cores']} cores, torch {info['torch']}, {args.size} px, load {load_before}"
-    )
-    print(
-        "(seconds: start to exit of the process; item s: median seconds of one item in a worker, "
-        "from the ledger)\n"
-    )
-    print(table(header, rows))
-    path = write_json("batch", {"machine": info, "size": args.size, "load": load_before, "results": results})
-    print(f"\nwrote {path}", file=sys.stderr)
+    return f"{data['size']} px.\n\n" + table(header, rows)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import IMAGES, ROOT, load, machine, median, table, write_json
+from _common import IMAGES, ROOT, load, machine, median, read_json, table, write_json
 
 CONDITIONS = ("empty cache", "warm cache")
 
@@ -117,23 +117,27 @@ def main() -> None:
             "results": results,
         },
     )
-    threads = f"{args.threads} threads" if args.threads else "default threads"
-    print(f"\n{info['cpu']} ({info['cores']} cores, {info['cpu_capability']}, bf16 native: "
-          f"{info['bf16_native']}); {threads}; commit {info['commit']}"
-          + (" with uncommitted changes in src/" if info["src_modified"] else "")
-          + (f"; brushwork from {args.src}" if args.src else "")
-          + f"; load {load_start} → {load()}\n")  # fmt: skip
+    print(section(read_json(args.name)))
+
+
+def section(data: dict[str, Any]) -> str:
+    """The command's time and its first picture's, with an empty and a warm weight cache."""
 
     def cell(values: dict[str, float], digits: int) -> str:
         return f"{values['median']:.{digits}f} ({values['min']:.{digits}f}–{values['max']:.{digits}f})"
 
     rows = [
-        [condition, str(args.runs), cell(r["wall"], 2), cell(r["stylize"], 3), cell(r["outside"], 2)]
-        for condition, r in results.items()
-    ]
-    header = ["fast, " + f"{args.size} px", "runs", "command s, median (min–max)",
-              "first stylize() s", "rest of the command s"]  # fmt: skip
-    print(table(header, rows))
+        [condition, str(len(data["runs"][condition])), cell(r["wall"], 2), cell(r["stylize"], 3),
+         cell(r["outside"], 2)]
+        for condition, r in data["results"].items()
+    ]  # fmt: skip
+    header = [f"fast, {data['size']} px", "runs", "command s, median (min–max)", "first stylize() s",
+              "rest of the command s"]  # fmt: skip
+    threads = data["threads"]
+    return (
+        f"Photo {Path(data['photo']).name}, painting {Path(data['style']).name}; torch threads: "
+        f"{threads}.\n\n" + table(header, rows)
+    )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,17 +142,24 @@ def main() -> None:
                 speed.append({"engine": engine, "size": size, **result})
                 print(engine, size, result, flush=True)
     quality = scores(1024)
-    write_json("fast", {"machine": info, "load_after": load(), "speed": speed, "quality": quality})
-    cpu = f"{info['cpu']} ({info['cores']} cores, {info['cpu_capability']}"
-    print(f"\n{cpu}, bf16 native: {info['bf16_native']})\n")
+    data = {"machine": info, "runs": args.runs, "load_after": load(), "speed": speed, "quality": quality}
+    write_json("fast", data)
+    print(section(data))
+
+
+def section(data: dict[str, Any]) -> str:
+    """The speed table (each engine and size) and the pictures' scores at 1024 px."""
     rows = [
-        [str(r["engine"]), str(r["size"]), f"{r['seconds']:.3f}", f"{r['cold']:.2f}", f"{r['peak_mb']:.0f}"]
-        for r in speed
-    ]
-    print(table(["engine", "long side", "seconds (median)", "first call", "peak RSS MB"], rows))
-    print()
-    rows = [[str(r["pair"]), str(r["engine"]), f"{r['ssim']:.3f}", f"{r['gram']:.3f}"] for r in quality]
-    print(table(["pair (1024 px)", "engine", "SSIM to photo ↑", "Gram to painting ↓"], rows))
+        [str(r["engine"]), "3840 × 2160" if r["size"] == 3840 else str(r["size"]), f"{r['seconds']:.3f}",
+         f"{r['cold']:.2f}", f"{r['peak_mb']:.0f}"]
+        for r in data["speed"]
+    ]  # fmt: skip
+    runs = data.get("runs", "n")
+    header = ["engine", "long side", f"seconds (median of {runs})", "first call", "peak memory MB"]
+    text = table(header, rows)
+    rows = [[r["pair"], r["engine"], f"{r['ssim']:.3f}", f"{r['gram']:.3f}"] for r in data["quality"]]
+    header = ["pair (1024 px)", "engine", "SSIM to photo ↑", "Gram to painting ↓"]
+    return text + "\n\n" + table(header, rows)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,11 @@ def render(data: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def section(data: dict[str, Any]) -> str:
+    """BENCHMARKS.md's table."""
+    return render(data)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])

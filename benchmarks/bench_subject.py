@@ -143,15 +143,28 @@ def main() -> None:
     sheet = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_image(args.out, sheet.astype(np.float32) / 255)
-    path = write_json("subject", results)
-    print(table(["photo", "found by", "subject share", "IoU", "subject s", "faces", "faces s"], rows))
-    face = results["photos"]["face"]
-    print(
-        f"face.jpg: head in face boxes {face['head_in_boxes']:.0%}, boxes on the person "
-        f"{face['boxes_on_person']:.0%}, box IoU with the head's bounding box {face['box_iou_head']}; "
-        f"face_mask: {face['head_in_face_mask']:.1%} of the head, IoU {face['face_mask_iou_head']} with it"
-    )
-    print(f"wrote {path} and {args.out}")
+    write_json("subject", results)
+    print(section(results))
+    print(f"wrote {args.out}")
+
+
+def section(data: dict[str, Any]) -> str:
+    """Per photo: how the subject was found, its share, the IoU where there is a hand-made mask, times."""
+    rows = [
+        [name, entry["subject_method"], f"{entry['subject_share']:.0%}", str(entry.get("subject_iou", "-")),
+         f"{entry['subject_s']:.2f}", str(len(entry["faces"])), f"{entry['faces_s']:.2f}"]
+        for name, entry in data["photos"].items()
+    ]  # fmt: skip
+    text = table(["photo", "found by", "subject share", "IoU", "subject s", "faces", "faces s"], rows)
+    face = data["photos"].get("face")
+    if face and "head_in_boxes" in face:
+        text += (
+            f"\n\nface.jpg: head in face boxes {face['head_in_boxes']:.0%}, boxes on the person "
+            f"{face['boxes_on_person']:.0%}, box IoU with the head's bounding box {face['box_iou_head']}; "
+            f"the face mask's ellipse covers {face['head_in_face_mask']:.1%} of the head (IoU "
+            f"{face['face_mask_iou_head']})."
+        )
+    return text
 
 
 if __name__ == "__main__":

@@ -85,29 +85,28 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
+    data = {
+        "machine": info, "clip": str(args.clip), "style": str(args.style), "runs": dict(runs),
+        "input_warping_error": floor, "load": {"before": load_before, "after": load()},
+    }  # fmt: skip
+    write_json("bench_video", data)
+    print(section(data))
+
+
+def section(data: dict[str, Any]) -> str:
+    """The table (seconds per frame, warping error, style), with the clip and what the columns mean."""
     rows = [
         [label, f"{run['seconds_per_frame']:.3f}", f"{run['warping_error']:.5f}", f"{run['style_gram']:.4g}",
          f"{run['content_error']:.4g}"]
-        for label, run in runs
+        for label, run in data["runs"].items()
     ]  # fmt: skip
-    rows.append(["input (the floor)", "", f"{floor:.5f}", "", ""])
-    first = runs[0][1]
-    print(
-        f"{args.clip.name}, {first['frames']} frames at {first['size'][0]}x{first['size'][1]}, style "
-        f"{args.style.name}; {info['cpu']}, {info['torch_threads']} torch threads, load {load_before} "
-        f"before / {load()} after"
+    rows.append(["the input itself (the floor)", "", f"{data['input_warping_error']:.5f}", "", ""])
+    first = next(iter(data["runs"].values()))
+    return (
+        f"{Path(data['clip']).name}, {first['frames']} frames at {first['size'][0]} × {first['size'][1]}, "
+        f"style {Path(data['style']).name}; style Gram on frames {first['sampled']}.\n\n"
+        + table(["run", "s / frame", "warping error ↓", "style Gram ↓", "content error"], rows)
     )
-    print()
-    print(table(["run", "s / frame", "warping error", "style gram", "content error"], rows))
-    print()
-    print("warping error: lower is steadier (Lai et al. 2018, flow and occlusions from the input frames);")
-    print("style gram: lower is closer to the painting (from frames " + str(first["sampled"]) + ")")
-    path = write_json(
-        "bench_video",
-        {"machine": info, "clip": str(args.clip), "style": str(args.style), "runs": dict(runs),
-         "input_warping_error": floor, "load": {"before": load_before, "after": load()}},
-    )  # fmt: skip
-    print(f"\n(JSON in {path})")
 
 
 if __name__ == "__main__":

@@ -12,21 +12,20 @@ each pair with the forms scales only (60 iterations at 128 px, 15 at 256 px), en
 - L-BFGS with torch's own first step (a single grey level over the whole picture) and with a first step
   of 2 and 4 grey levels per value (brushwork.engines.optimize.objective.FIRST_STEP), 8 steps.
 
-It prints one table per pair and writes benchmarks/results/finishes.jsonl. Scores: brushwork.evaluate
+It prints the table and writes results/finishes.json. Scores: brushwork.evaluate
 (large forms = Gram distance at 1/4 size; Gram at full size; SSIM; content error).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 import brushwork
-from _common import RESULTS, machine
+from _common import machine, table, write_json
 from brushwork.config import Settings
 from brushwork.engines.feedforward.engine import paint
 from brushwork.engines.optimize.engine import style_size
@@ -106,33 +105,50 @@ def finishes(content_path: Any, style_path: Any) -> dict[str, torch.Tensor]:
     return pictures
 
 
+def section(data: dict[str, Any]) -> str:
+    """One row per finish and evaluation count, one column group per pair."""
+    pairs = list(dict.fromkeys((r["content"], r["style"]) for r in data["rows"]))
+    finishes = list(dict.fromkeys(r["finish"] for r in data["rows"]))
+    score = {(r["content"], r["finish"]): r for r in data["rows"]}
+    rows = [
+        [finish]
+        + [
+            "{forms_gram:.3f} / {style_gram:.3f} / {ssim:.3f}".format(**score[(content, finish)])
+            for content, _ in pairs
+        ]
+        for finish in finishes
+    ]
+    header = [f"finish (and evaluations at {data['size']} px)"]
+    header += [f"{content} / {style}: forms / Gram / SSIM" for content, style in pairs]
+    return table(header, rows)
+
+
 def main() -> None:
+    global SIZE
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pairs", default="0,6", help="indices into the diagonal pairs")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--size", type=int, default=SIZE, help="the finished picture's long side")
     args = parser.parse_args()
+    SIZE = args.size
     if args.threads:
         torch.set_num_threads(args.threads)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    print(json.dumps(machine()))
+    info, rows = machine(), []
     for index in map(int, args.pairs.split(",")):
         content, style = diagonal_pairs()[index]
         pictures = finishes(content, style)
         scores = evaluate_many(
             content, [style], [to_numpy(from_caffe(p).clamp(0, 1)) for p in pictures.values()]
         )
-        print(f"\n{content.stem} × {style.stem}\n")
-        print("| finish | large forms ↓ | Gram ↓ | SSIM ↑ | content error ↓ |\n|---|---|---|---|---|")
-        with (RESULTS / "finishes.jsonl").open("a") as handle:
-            for name, score in zip(pictures, scores, strict=True):
-                print(
-                    f"| {name} | {score.forms_gram:.3f} | {score.style_gram:.3f} | {score.ssim:.3f} | "
-                    f"{score.content_error:.3f} |"
-                )
-                row = {"finish": name, "content": content.stem, "style": style.stem, **score.to_dict()}
-                handle.write(json.dumps(row) + "\n")
+        rows += [
+            {"finish": name, "content": content.stem, "style": style.stem, **score.to_dict()}
+            for name, score in zip(pictures, scores, strict=True)
+        ]
+    data = {"machine": info, "size": SIZE, "rows": rows}
+    write_json("finishes", data)
+    print(section(data))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ SSIM and the content error. On the first ``--pastiche`` pairs it also runs pasti
 package; its own default objective, fp32, L-BFGS) for 20 steps at the same size, timed from its
 construction, and scores its picture the same way.
 
-It writes benchmarks/results/presets/ (scores.jsonl and the pictures), and docs/presets/: the table
-(presets.md), the plot of seconds against the large-form distance (presets.png) and a sheet of every
-pair by every variant (presets.jpg). Run it alone: two torch processes on two cores distort each other.
+It writes benchmarks/results/presets/ (scores.jsonl and the pictures), results/presets.json (the table
+in BENCHMARKS.md), and docs/presets/: the plot of seconds against the large-form distance (presets.png)
+and a sheet of every pair by every variant (presets.jpg). Run it alone: two torch processes on two
+cores distort each other.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch
 from PIL import Image
 
 import brushwork
-from _common import RESULTS, ROOT, load, machine, table
+from _common import RESULTS, ROOT, load, machine, read_json, table, write_json
 from brushwork import imageio
 from brushwork.config import QUALITY_PRESETS, Settings
 from brushwork.engines.optimize import objective
@@ -112,8 +113,10 @@ def run_pastiche(
 
 def run_long_pastiche(contents: list[str], steps: int) -> None:
     """pastiche for ``steps`` steps (its converged picture, the quality bar) on the pairs of ``contents``;
-    its time is not compared (run it beside other work if need be), only its picture's scores."""
-    scores = OUT / "pastiche_long.jsonl"
+    its time is not compared (run it beside other work if need be), only its picture's scores. Writes
+    results/presets_long.json, which the report (and BENCHMARKS.md) puts beside the presets."""
+    info = machine()
+    rows: list[dict[str, Any]] = []
     for content, style in diagonal_pairs():
         if content.stem not in contents:
             continue
@@ -122,12 +125,12 @@ def run_long_pastiche(contents: list[str], steps: int) -> None:
         final = imageio.fit_long_side(imageio.read_image(content).size, SIZE)
         kept = run_pastiche(content, style, final, folder, (PASTICHE_STEPS, 100, 300, steps))
         evaluations = evaluate_many(content, [style], [picture for picture, _ in kept.values()])
-        with scores.open("a") as handle:
-            for (count, (picture, seconds)), evaluation in zip(kept.items(), evaluations, strict=True):
-                name = f"pastiche {count}"
-                imageio.write_image(folder / f"{name.replace(' ', '_')}.png", picture)
-                row = {"variant": name, "content": content.stem, "style": style.stem, "seconds": seconds}
-                handle.write(json.dumps({**row, **evaluation.to_dict()}) + "\n")
+        for (count, (picture, seconds)), evaluation in zip(kept.items(), evaluations, strict=True):
+            name = f"pastiche {count}"
+            imageio.write_image(folder / f"{name.replace(' ', '_')}.png", picture)
+            row = {"variant": name, "content": content.stem, "style": style.stem, "seconds": seconds}
+            rows.append({**row, **evaluation.to_dict()})
+    write_json("presets_long", {"machine": info, "size": SIZE, "steps": steps, "rows": rows})
 
 
 def run(pairs: int, pastiche_pairs: int) -> None:
@@ -168,22 +171,45 @@ def run(pairs: int, pastiche_pairs: int) -> None:
 
 def report() -> None:
     rows = [json.loads(line) for line in (OUT / "scores.jsonl").open()]
-    info = json.loads((OUT / "machine.json").read_text())
-    names = [name for name, _ in VARIANTS] + ["pastiche 20"]
+    data = {"machine": json.loads((OUT / "machine.json").read_text()), "size": SIZE, "rows": rows}
+    write_json("presets", data)
+    long = read_json("presets_long") if (RESULTS / "presets_long.json").exists() else None
+    long_rows = long["rows"] if long else []
+    text = section(data, long)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    print(text)
+    names = [name for name, _ in VARIANTS] + [f"pastiche {PASTICHE_STEPS}"]
+    by_name = {name: [r for r in rows if r["variant"] == name] for name in names}
+    plot({name: means(group) for name, group in by_name.items() if group})
+    longest = [f"pastiche {n}" for n in (1000,) if long_rows]
+    sheet(rows, [name for name in names if by_name[name]] + longest)
+
+
+def iterations(preset: str) -> str:
+    """The preset's iterations at 128 / 256 / 512 px, as the README's table shows them."""
+    sizes = [(128, 96), (256, 192), (512, 384)]
+    return " / ".join(map(str, Settings(quality=preset, size=512).steps_per_scale(sizes)))
+
+
+def means(group: list[dict[str, Any]]) -> dict[str, float]:
+    keys = ("seconds", "forms_gram", "style_gram", "ssim", "content_error")
+    return {key: statistics.mean(r[key] for r in group) for key in keys}
+
+
+def section(data: dict[str, Any], long: dict[str, Any] | None = None) -> str:
+    """BENCHMARKS.md's tables: every variant's means over the pairs, and beside pastiche's long run
+    (``long``: presets_long.json, from ``--long-pastiche``), where there is one."""
+    rows = data["rows"]
+    names = [name for name, _ in VARIANTS] + [f"pastiche {PASTICHE_STEPS}"]
     by_name = {name: [r for r in rows if r["variant"] == name] for name in names}
     reference = {r["content"]: r for r in by_name[REFERENCE]}
-    pastiche = {r["content"]: r for r in by_name["pastiche 20"]}
+    pastiche = {r["content"]: r for r in by_name[f"pastiche {PASTICHE_STEPS}"]}
     lines = []
-    means: dict[str, dict[str, float]] = {}
     for name in names:
         group = by_name[name]
         if not group:
             continue
-        mean = {
-            key: statistics.mean(r[key] for r in group)
-            for key in ("seconds", "forms_gram", "style_gram", "ssim", "content_error")
-        }
-        means[name] = mean
+        mean = means(group)
         forms_wins = sum(r["forms_gram"] <= reference[r["content"]]["forms_gram"] for r in group)
         gram_wins = sum(r["style_gram"] <= reference[r["content"]]["style_gram"] for r in group)
         time_ratio = statistics.mean(r["seconds"] / reference[r["content"]]["seconds"] for r in group)
@@ -209,28 +235,12 @@ def report() -> None:
             ]
         )
     header = [
-        "variant", "pairs", "seconds (mean)", f"time / {REFERENCE}", "time / pastiche 20 (same pairs)",
+        "variant", "pairs", "seconds (mean)", f"time / {REFERENCE}",
+        f"time / pastiche {PASTICHE_STEPS} (same pairs)",
         "large forms ↓", f"forms ≤ {REFERENCE}", "Gram (full size) ↓", f"Gram ≤ {REFERENCE}", "SSIM ↑",
         "content error ↓",
     ]  # fmt: skip
-    flags = " ".join(info["cpu_flags"])
-    text = (
-        f"Machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']} "
-        f"({info['torch_threads']} threads), cpu capability {info['cpu_capability']}, bf16 native: "
-        f"{'yes' if info['bf16_native'] else 'no'} (flags: {flags}); brushwork at commit {info['commit']}"
-        f"{' with src changes' if info['src_modified'] else ''}; {info['date']}; load average "
-        f"{info['load_start']} at the start, {info.get('load_end', '?')} at the end.\n\n"
-        + table(header, lines)
-        + "\n"
-    )
-    text += long_pastiche_table(rows)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / "presets.md").write_text(text)
-    (DOCS / "speed.md").write_text(speed_rows(by_name))
-    print(text)
-    plot(means)
-    longest = [f"pastiche {n}" for n in (1000,) if (OUT / "pastiche_long.jsonl").exists()]
-    sheet(rows, [name for name in names if by_name[name]] + longest)
+    return table(header, lines) + "\n" + long_pastiche_table(rows, long["rows"] if long else [])
 
 
 def speed_rows(by_name: dict[str, list[dict[str, Any]]]) -> str:
@@ -252,12 +262,10 @@ def speed_rows(by_name: dict[str, list[dict[str, Any]]]) -> str:
     )
 
 
-def long_pastiche_table(rows: list[dict[str, Any]]) -> str:
+def long_pastiche_table(rows: list[dict[str, Any]], long_rows: list[dict[str, Any]]) -> str:
     """The presets beside pastiche's long runs (its converged picture: the quality bar), pair by pair."""
-    path = OUT / "pastiche_long.jsonl"
-    if not path.exists():
+    if not long_rows:
         return ""
-    long_rows = [json.loads(line) for line in path.open()]
     lines = []
     for content in dict.fromkeys(r["content"] for r in long_rows):
         converged = max(

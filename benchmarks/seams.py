@@ -31,6 +31,34 @@ def border_ratio(steps: np.ndarray, borders: list[int]) -> float:
     return round(float(steps[[b - 1 for b in borders]].mean() / same_phase.mean()), 3)
 
 
+def seam_report(image: Path, tile: int, crop: Path | None = None) -> dict[str, object]:
+    """Border steps over same-phase steps for the final scale's tiles of core size ``tile``, and
+    optionally a 512 px crop centred on an inner corner of the tile grid."""
+    rgb = read_image(image).rgb
+    luma = rgb.mean(axis=2)
+    height, width = luma.shape
+    tiles = plan_tiles(height, width, tile, 0)  # the cores do not depend on the halo
+    columns = sorted({t.right for t in tiles if t.right < width})
+    rows = sorted({t.bottom for t in tiles if t.bottom < height})
+    across = np.abs(np.diff(luma, axis=1)).mean(axis=0)  # across[x - 1]: the step from x - 1 to x
+    down = np.abs(np.diff(luma, axis=0)).mean(axis=1)
+    report: dict[str, object] = {
+        "size": [width, height],
+        "tile": tile,
+        "tiles": len(tiles),
+        "column_borders": columns,
+        "row_borders": rows,
+        "column_ratio": border_ratio(across, columns),
+        "row_ratio": border_ratio(down, rows),
+    }
+    if crop is not None and columns and rows:
+        x, y = columns[len(columns) // 2], rows[len(rows) // 2]
+        top, left = max(0, y - 256), max(0, x - 256)
+        write_image(crop, rgb[top : top + 512, left : left + 512])
+        report["crop"] = {"left": left, "top": top, "size": 512, "corner": [x, y]}
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -39,29 +67,7 @@ def main() -> None:
     parser.add_argument("--tile", type=int, required=True, help="core size of the final scale's tiles")
     parser.add_argument("--crop", type=Path)
     args = parser.parse_args()
-
-    rgb = read_image(args.image).rgb
-    luma = rgb.mean(axis=2)
-    height, width = luma.shape
-    tiles = plan_tiles(height, width, args.tile, 0)  # the cores do not depend on the halo
-    columns = sorted({t.right for t in tiles if t.right < width})
-    rows = sorted({t.bottom for t in tiles if t.bottom < height})
-    across = np.abs(np.diff(luma, axis=1)).mean(axis=0)  # across[x - 1]: the step from x - 1 to x
-    down = np.abs(np.diff(luma, axis=0)).mean(axis=1)
-    report = {
-        "size": [width, height],
-        "tiles": len(tiles),
-        "column_borders": columns,
-        "row_borders": rows,
-        "step_at_column_borders / same phase": border_ratio(across, columns),
-        "step_at_row_borders / same phase": border_ratio(down, rows),
-    }
-    if args.crop and columns and rows:
-        x, y = columns[len(columns) // 2], rows[len(rows) // 2]
-        top, left = max(0, y - 256), max(0, x - 256)
-        write_image(args.crop, rgb[top : top + 512, left : left + 512])
-        report["crop"] = {"left": left, "top": top, "size": 512, "corner": [x, y]}
-    print(json.dumps(report, indent=1))
+    print(json.dumps(seam_report(args.image, args.tile, args.crop), indent=1))
 
 
 if __name__ == "__main__":

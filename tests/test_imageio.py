@@ -371,14 +371,16 @@ def test_icc_profile_is_converted_to_srgb(tmp_path: Path) -> None:
     np.testing.assert_allclose(picture.rgb, 188 / 255, atol=2 / 255)
 
 
-def test_icc_profile_on_16bit_image_is_converted_at_8_bits(tmp_path: Path) -> None:
+def test_icc_profile_on_16bit_image_keeps_16_bits(tmp_path: Path) -> None:
     samples = np.full((4, 4, 3), 32896, np.uint16)  # 0.502
+    samples[1] = 32896 + 16  # a 16-bit step that 8 bits cannot tell apart
     icc = b"linear\0\0" + zlib.compress(linear_srgb_icc())
     path = tmp_path / "linear16.png"
     path.write_bytes(png16_bytes(samples, png_chunk(b"iCCP", icc)))
     picture = read_image(path)
-    assert picture.bits == 8
+    assert picture.bits == 16
     np.testing.assert_allclose(picture.rgb, 188 / 255, atol=2 / 255)
+    assert (picture.rgb[1] > picture.rgb[0]).all()
 
 
 def test_srgb_profile_leaves_values_unchanged(tmp_path: Path) -> None:
@@ -599,7 +601,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path, width: in
         ("a.png", "PNG"),
         ("a.JPG", "JPEG"),
         ("a.jpeg", "JPEG"),
-        ("a.webp", "WEBP"),
+        ("a.webp", "WebP"),
         ("a.tif", "TIFF"),
         ("a.tiff", "TIFF"),
         ("a.bmp", "BMP"),
@@ -687,7 +689,9 @@ def test_failed_16bit_write_keeps_the_old_file(
 ) -> None:
     target = tmp_path / "out.tif"
     target.write_bytes(b"previous result")
-    monkeypatch.setattr(imageio, "_tiff_ifd", lambda *args: (_ for _ in ()).throw(error))
+    monkeypatch.setattr(
+        imageio, "_writer", lambda data: lambda fh: (fh.write(data[:100]), (_ for _ in ()).throw(error))
+    )
     with pytest.raises(type(error)):
         write_image(target, smooth_rgb(), bits=16)
     assert target.read_bytes() == b"previous result"

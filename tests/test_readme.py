@@ -19,6 +19,7 @@ from brushwork.cli import build_parser
 from brushwork.config import OPTIMIZER_ONLY, Settings
 from brushwork.engines.optimize.memory import COMFORTABLE_BUDGET
 from brushwork.finishing.after import RANGES
+from brushwork.imageio import output_bits
 from brushwork.regions.plan import FEATHER_FRACTION
 
 README = Path(__file__).parents[1] / "README.md"
@@ -35,6 +36,11 @@ USED_WHEN_UNSET = {
     "--forms-size": ("256", str(SETTINGS.forms_limit)),
     "--max-memory": ("6GB", f"{COMFORTABLE_BUDGET // 2**30}GB"),
     "--feather": ("1 %", f"{FEATHER_FRACTION * 100:g} %"),
+    # unset, a 16-bit photo gives 16 bits where the format holds them and an 8-bit photo 8 bits
+    "--bit-depth": (
+        "the photo's",
+        "the photo's" if (output_bits("a.png", 16), output_bits("a.png", 8)) == (16, 8) else "8",
+    ),
 }
 # Stylize options the table leaves out, and where the README describes each instead.
 NOT_IN_TABLE = {

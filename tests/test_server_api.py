@@ -475,6 +475,20 @@ def header_only_png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
+def psd_header(width: int, height: int) -> bytes:
+    """A Photoshop file header claiming width x height, and no pixels."""
+    return struct.pack(">4sH6sHIIHH", b"8BPS", 1, b"\0" * 6, 3, height, width, 8, 3) + b"\0" * 64
+
+
+def exr_header(width: int, height: int) -> bytes:
+    """A real OpenEXR header whose data window claims width x height, and no pixels."""
+    from brushwork.codecs import exr
+
+    data = exr.encode(np.zeros((2, 2, 3), np.float32), None, {})
+    at = data.index(b"dataWindow\0box2i\0") + len(b"dataWindow\0box2i\0") + 4
+    return data[:at] + struct.pack("<4i", 0, 0, width - 1, height - 1) + data[at + 16 :]
+
+
 @pytest.mark.parametrize(
     ("upload", "expected"),
     [
@@ -483,8 +497,10 @@ def header_only_png(width: int, height: int) -> bytes:
         (lambda photo: b"", "empty"),
         (lambda photo: header_only_png(6_000, 6_000), "more than the limit of 20000000"),
         (lambda photo: header_only_png(30_000, 30_000), "too large"),
+        (lambda photo: psd_header(30_000, 30_000), "more than the limit of 20000000"),
+        (lambda photo: exr_header(30_000, 30_000), "more than the limit of 20000000"),
     ],
-    ids=["not-an-image", "truncated", "empty", "over-our-limit", "bomb"],
+    ids=["not-an-image", "truncated", "empty", "over-our-limit", "bomb", "psd-bomb", "exr-bomb"],
 )
 def test_unusable_images_are_400_with_a_reason(
     client: TestClient, photo: bytes, upload: Callable[[bytes], bytes], expected: str

@@ -110,7 +110,7 @@ def test_delete_refuses_a_running_job(store: JobStore) -> None:
 def test_the_database_is_in_wal_mode_with_a_schema_version(store: JobStore) -> None:
     db = sqlite3.connect(store.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2  # 2: kinds of job (video, batch)
     db.close()
 
 

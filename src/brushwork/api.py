@@ -6,31 +6,36 @@ engine) or ``fast`` (brushwork.engines.feedforward, one pass of a feed-forward n
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
 from brushwork import color, imageio
+from brushwork.codecs.exr import ToneMap
+from brushwork.codecs.formats import OUTPUT_PROFILES
+from brushwork.codecs.icc import describe as describe_profile
 from brushwork.config import Settings
 from brushwork.device import precision_name
 from brushwork.engines.optimize.memory import ScalePlan, parse_memory
 from brushwork.engines.optimize.objective import ExtraLoss
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.features.vgg import to_caffe
-from brushwork.imageio import Picture
+from brushwork.imageio import Layers, Picture
 from brushwork.outputs import check_output, write_text_atomically
 from brushwork.progress import Callback, FloatImage, Progress, to_numpy, to_tensor
 from brushwork.regions.plan import RegionPlan, composite, has_regions, plan_regions
 
 ImageInput = str | os.PathLike[str] | Picture | npt.NDArray[Any]
+OutputProfile = Literal["source", "srgb"]
 
 __all__ = ["Callback", "ImageInput", "Progress", "StylizeResult", "as_picture", "stylize"]
 
@@ -51,6 +56,10 @@ class StylizeResult:
     plans: list[ScalePlan] = field(default_factory=list)  # how each scale was run (tiles, history)
     inputs: tuple[str, ...] = ()  # the input files (content, styles, init), which save() never overwrites
     notes: list[str] = field(default_factory=list)  # things worth telling the user (e.g. a resized mask)
+    source_bits: int = 8  # the photo's precision: 16-bit photos give 16-bit files where the format allows
+    profile: bytes | None = None  # the photo's RGB colour profile (None: sRGB); outputs are written in it
+    tonemap: ToneMap | None = None  # how an OpenEXR photo's linear light was mapped for the networks
+    layers: Layers | None = None  # the photo (and the mask, if any) beneath the painting, for a PSD
 
     @property
     def size(self) -> tuple[int, int]:
@@ -74,17 +83,56 @@ class StylizeResult:
                 "lbfgs_history": [plan.history for plan in self.plans],
             },
             "settings": self.settings.to_dict(),
+            **self._colour_record(),
         }
 
-    def save(self, path: str | os.PathLike[str], *, bits: int = 8, sidecar: bool = False) -> None:
-        """Write the picture (atomically), with the settings in PNG text metadata; optionally a
-        ``<path>.json`` sidecar holding the same record."""
+    def _colour_record(self) -> dict[str, Any]:
+        record: dict[str, Any] = {}
+        if self.profile is not None:
+            record["colour_profile"] = describe_profile(self.profile)
+        if self.tonemap is not None:
+            record["tonemap"] = {"operator": "reinhard", "exposure": float(f"{self.tonemap.exposure:.6g}")}
+        return record
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        bits: int | None = None,
+        sidecar: bool = False,
+        output_profile: OutputProfile = "source",
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        """Write the picture (atomically), with the settings in its metadata; optionally a
+        ``<path>.json`` sidecar holding the same record.
+
+        ``bits`` None: the photo's precision where the format holds it, else 8. ``output_profile``
+        "source" writes in the photo's colour space with its profile embedded (where the format holds
+        one), "srgb" in sRGB. A PSD gets the photo beneath the painting, and the mask as a layer mask.
+        ``metadata`` adds entries to the record's."""
+        if output_profile not in OUTPUT_PROFILES:
+            raise SettingsError(
+                f"output profile must be one of {', '.join(OUTPUT_PROFILES)}, not {output_profile!r}"
+            )
         sidecar_path = Path(f"{os.fspath(path)}.json")
         for target in (path, sidecar_path) if sidecar else (path,):
             check_output(target, self.inputs)
         record = self.record()
-        metadata = {"Software": "brushwork", "brushwork": json.dumps(record, sort_keys=True)}
-        imageio.write_image(path, self.image, alpha=self.alpha, bits=bits, metadata=metadata)
+        entries = {
+            "Software": "brushwork",
+            "brushwork": json.dumps(record, sort_keys=True),
+            **(metadata or {}),
+        }
+        imageio.write_image(
+            path,
+            self.image,
+            alpha=self.alpha,
+            bits=imageio.output_bits(path, self.source_bits, bits),
+            metadata=entries,
+            profile=self.profile if output_profile == "source" else None,
+            tonemap=self.tonemap,
+            layers=self.layers,
+        )
         if sidecar:
             write_text_atomically(sidecar_path, json.dumps(record, indent=2) + "\n")
 
@@ -168,13 +216,14 @@ def stylize(
         prepared += result_fields.pop("prepare_seconds")
         if settings.preserve_color is not None:
             painted = color.preserve_color(painted, content_full, settings.preserve_color)
+    unmasked = painted
     if plan is not None:
         painted = composite(painted, content_full, plan.paint)
-    image = to_numpy(painted)
-    if not settings.after.is_identity:
-        from brushwork.finishing.after import apply_after
-
-        image = apply_after(settings.after, image)
+    image = _finished(to_numpy(painted), settings)
+    layers = Layers(photo=photo)
+    if plan is not None and float(plan.paint.min()) < 1.0:  # a mask was used: the PSD gets it as a layer mask
+        mask = plan.paint[0, 0].detach().cpu().numpy().astype(np.float32)
+        layers = Layers(photo=photo, mask=mask, painting=_finished(to_numpy(unmasked), settings))
 
     given = [content, *style_list, *(settings.style_masks or ())]
     if settings.mask is not None and os.path.exists(settings.mask):
@@ -193,8 +242,21 @@ def stylize(
         device=str(device),
         inputs=inputs,
         notes=plan.notes if plan is not None else [],
+        source_bits=content_picture.bits,
+        profile=content_picture.profile,
+        tonemap=content_picture.tonemap,
+        layers=layers,
         **result_fields,
     )
+
+
+def _finished(image: FloatImage, settings: Settings) -> FloatImage:
+    """The after-adjustments (denoise, brightness, ...), if any."""
+    if settings.after.is_identity:
+        return image
+    from brushwork.finishing.after import apply_after
+
+    return apply_after(settings.after, image)
 
 
 def _adjust_before(picture: Picture, settings: Settings) -> Picture:
@@ -205,7 +267,7 @@ def _adjust_before(picture: Picture, settings: Settings) -> Picture:
     from brushwork.finishing.before import apply_before
 
     adjusted = apply_before(before, picture.rgb, picture.alpha)
-    return Picture(rgb=adjusted.rgb, alpha=adjusted.alpha, bits=picture.bits)
+    return dataclasses.replace(picture, rgb=adjusted.rgb, alpha=adjusted.alpha)
 
 
 def _run_optimize(

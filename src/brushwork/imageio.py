@@ -1,24 +1,24 @@
 """Reading and writing images as float32 sRGB arrays.
 
-`read_image` accepts JPEG, PNG, WebP, TIFF, BMP and GIF files, applies the EXIF orientation, converts
-embedded colour profiles to sRGB and keeps 16-bit precision where the file has it. `write_image`
-writes atomically (see :mod:`brushwork.outputs`): a temporary file in the target directory is renamed
-over the target only once it is complete. Pillow cannot hold 16-bit RGB images, so 16-bit RGB(A) files
-are read in two passes (high and low bytes) and written by the small PNG and TIFF encoders at the end
-of this module.
+`read_image` accepts JPEG, PNG, WebP, TIFF, BMP, GIF, AVIF, HEIC/HEIF, JPEG XL, Photoshop (PSD/PSB,
+the flattened composite) and OpenEXR files (see :mod:`brushwork.codecs`). It applies the EXIF
+orientation and converts embedded colour profiles to sRGB in floating point, keeping 16-bit precision;
+the profile of an RGB picture is kept on the :class:`Picture`, so that the result can be converted back
+and written in the photo's own colour space. OpenEXR's linear light is tone-mapped, and the mapping is
+kept too. Image dimensions are checked against the pixel limit from the header, before decoding.
+
+`write_image` writes atomically (see :mod:`brushwork.outputs`): a temporary file in the target directory
+is renamed over the target only once it is complete.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import io
 import logging
 import os
 import struct
-import sys
 import warnings
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -30,7 +30,6 @@ from PIL import (
     BmpImagePlugin,
     GifImagePlugin,
     Image,
-    ImageCms,
     ImageFile,
     JpegImagePlugin,
     PngImagePlugin,
@@ -40,6 +39,9 @@ from PIL import (
 )
 
 from brushwork import outputs
+from brushwork.codecs import exr, formats, icc, psd, raster
+from brushwork.codecs.decoded import Decoded
+from brushwork.codecs.exr import ToneMap
 from brushwork.errors import ImageReadError, SettingsError, UserInputError
 
 log = logging.getLogger(__name__)
@@ -58,29 +60,11 @@ _READ_PLUGINS = (
     TiffImagePlugin,
     WebPImagePlugin,
 )
-_READ_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF")
-_WRITE_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".webp": "WEBP",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".bmp": "BMP",
-}
-_ICC_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
-_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+_PILLOW_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF")
+_HEAD_BYTES = 1 << 16  # enough for any OpenEXR header brushwork reads
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error)
-
-# For 16-bit RGB(A) data Pillow keeps only the high byte of each sample; decoding the same tiles with
-# the opposite byte order yields the low bytes. "N" (native order) comes from libtiff.
-_NATIVE_SWAP = "B" if sys.byteorder == "little" else "L"
-_LOW_BYTE_RAWMODES = {
-    f"{mode};16{order}": f"{mode};16{swapped}"
-    for mode in ("RGB", "RGBA", "RGBX")
-    for order, swapped in (("B", "L"), ("L", "B"), ("N", _NATIVE_SWAP))
-}
 _GREY16_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_READABLE = "a JPEG, PNG, WebP, TIFF, BMP, GIF, AVIF, HEIC, JPEG XL, PSD or OpenEXR image"
 
 # EXIF orientation -> the numpy equivalent of PIL.ImageOps.exif_transpose.
 _ORIENTATIONS: dict[int, Callable[[npt.NDArray[Any]], npt.NDArray[Any]]] = {
@@ -96,11 +80,16 @@ _ORIENTATIONS: dict[int, Callable[[npt.NDArray[Any]], npt.NDArray[Any]]] = {
 
 @dataclass(frozen=True)
 class Picture:
-    """A decoded image: sRGB colour and optional straight (unpremultiplied) alpha, both in [0, 1]."""
+    """A decoded image: sRGB colour and optional straight (unpremultiplied) alpha, both in [0, 1].
+
+    ``profile`` is the ICC profile of the RGB space the file was in (AdobeRGB, Display P3, ...), None
+    for sRGB; ``tonemap`` is how an OpenEXR file's linear light was mapped to ``rgb``."""
 
     rgb: FloatArray  # (H, W, 3)
     alpha: FloatArray | None  # (H, W), or None when the file has no alpha
     bits: int  # 8 or 16: the precision of the source samples
+    profile: bytes | None = None
+    tonemap: ToneMap | None = None
 
     def __post_init__(self) -> None:
         if self.rgb.ndim != 3 or self.rgb.shape[2] != 3 or self.rgb.dtype != np.float32:
@@ -126,23 +115,102 @@ class Picture:
         return self.width, self.height
 
 
+@dataclass(frozen=True)
+class Layers:
+    """What a layered output (PSD) holds besides the picture: the photo beneath, in sRGB at the
+    picture's size; when a mask was used, the mask (1: the painting shows, 0: the photo) and the
+    painting before the mask was applied, which becomes the painting layer."""
+
+    photo: FloatArray
+    mask: FloatArray | None = None
+    painting: FloatArray | None = None
+
+
 # --------------------------------------------------------------------------------------------- reading
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
     """Decode an image file to float32 sRGB; raise ImageReadError for anything unusable."""
     name = os.fspath(path)
-    with _open_file(name) as fh, _pillow_errors(name):
-        im = Image.open(fh, formats=_READ_FORMATS)
-        _check_dimensions(name, im.size, max_pixels)
-        colour, alpha, bits = _decode(im, fh, name)
-        rgb, bits = _to_srgb(colour, bits, im.info.get("icc_profile"), name)
-        orientation = _orientation(im)
+    with _open_file(name) as fh, _decode_errors(name):
+        head = fh.read(_HEAD_BYTES)
+        fh.seek(0)
+        if head.startswith(exr.MAGIC):
+            return _read_exr(name, head, max_pixels)
+        if head.startswith(psd.SIGNATURE):
+            formats.check_available(formats.by_name("PSD"), name, "read")
+            _check_dimensions(name, psd.header_size(head), max_pixels)
+            decoded = psd.read(fh, name)
+        elif head.startswith(raster.JXL_SIGNATURES):
+            formats.check_available(formats.by_name("JPEG XL"), name, "read")
+            data = fh.read()
+            _check_dimensions(name, raster.jxl_size(data), max_pixels)
+            decoded = raster.read_jxl(data)
+        else:
+            decoded = _read_with_pillow(fh, head, name, max_pixels)
+        rgb, profile = _to_srgb(decoded, name)
+    orientation = decoded.orientation
     return Picture(
         rgb=_oriented(rgb, orientation),
-        alpha=None if alpha is None else _oriented(alpha, orientation),
-        bits=bits,
+        alpha=None if decoded.alpha is None else _oriented(decoded.alpha, orientation),
+        bits=decoded.bits,
+        profile=profile,
     )
+
+
+def _read_exr(name: str, head: bytes, max_pixels: int) -> Picture:
+    formats.check_available(formats.by_name("OpenEXR"), name, "read")
+    _check_dimensions(name, exr.header_size(head), max_pixels)
+    linear, alpha = exr.read(name, name)
+    tonemap = ToneMap.for_picture(linear)
+    return Picture(rgb=tonemap.forward(linear), alpha=alpha, bits=16, tonemap=tonemap)
+
+
+def _read_with_pillow(fh: IO[bytes], head: bytes, name: str, max_pixels: int) -> Decoded:
+    im = Image.open(fh, formats=_pillow_formats())
+    _check_dimensions(name, im.size, max_pixels)
+    profile = im.info.get("icc_profile")
+    profile = profile if isinstance(profile, bytes) and profile else None
+    orientation = _orientation(im)
+    if im.format == "PNG" and raster.png_bit_depth(head) == 16:
+        fh.seek(0)
+        colour, alpha = _split_deep(*raster.read_png16(fh.read()), key=im.info.get("transparency"))
+        return Decoded(colour, alpha, 16, profile, orientation)
+    if im.format == "TIFF" and im.mode not in _GREY16_MODES and raster.tiff_bits(fh) == 16:
+        samples, colours = raster.read_tiff16(fh)
+        colour, alpha = _split_deep(samples, samples.shape[2] > colours)
+        return Decoded(colour, alpha, 16, profile, orientation)
+    colour, alpha, bits = _decode(im, name)
+    return Decoded(colour, alpha, bits, profile, orientation)
+
+
+def register_pillow_plugins() -> None:
+    """Let ``PIL.Image.open`` read HEIC files too (and AVIF where Pillow has it), as read_image does."""
+    _pillow_formats()
+
+
+@cache
+def _pillow_formats() -> tuple[str, ...]:
+    """Pillow's own formats, and AVIF and HEIF where their plug-ins import (registered here)."""
+    names = list(_PILLOW_FORMATS)
+    if formats.available(formats.by_name("AVIF")) is None:
+        names.append("AVIF")
+    if formats.available(formats.by_name("HEIC")) is None:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        names.append("HEIF")
+    return tuple(names)
+
+
+def _split_deep(
+    samples: npt.NDArray[Any], has_alpha: bool, key: object = None
+) -> tuple[FloatArray, FloatArray | None]:
+    """Colour and alpha from (H, W, C) integer samples; a PNG tRNS colour key becomes alpha."""
+    maxval = int(np.iinfo(samples.dtype).max)
+    if has_alpha:
+        return _scaled(samples[..., :-1], maxval), _scaled(samples[..., -1], maxval)
+    return _scaled(samples, maxval), _key_alpha(samples, key)
 
 
 def _open_file(name: str) -> IO[bytes]:
@@ -163,8 +231,8 @@ def _open_file(name: str) -> IO[bytes]:
 
 
 @contextlib.contextmanager
-def _pillow_errors(name: str) -> Iterator[None]:
-    """Turn Pillow's exceptions into one-line ImageReadErrors; silence its decompression-bomb warning."""
+def _decode_errors(name: str) -> Iterator[None]:
+    """Turn the decoders' exceptions into one-line ImageReadErrors; silence Pillow's bomb warning."""
     try:
         with warnings.catch_warnings():
             # Our own max_pixels check replaces the warning; Pillow's hard error still applies above 2x.
@@ -175,12 +243,10 @@ def _pillow_errors(name: str) -> Iterator[None]:
     except Image.DecompressionBombError as e:
         raise ImageReadError(f"cannot read {name!r}: image is too large: {_one_line(e)}") from e
     except UnidentifiedImageError:
-        raise ImageReadError(
-            f"cannot read {name!r}: not a JPEG, PNG, WebP, TIFF, BMP or GIF image, or the file is damaged"
-        ) from None
-    except _PILLOW_ERRORS as e:
+        raise ImageReadError(f"cannot read {name!r}: not {_READABLE}, or the file is damaged") from None
+    except (*_PILLOW_ERRORS, RuntimeError, AssertionError) as e:
         detail = _one_line(e)
-        truncated = "truncated" in detail.lower()
+        truncated = "truncated" in detail.lower() or isinstance(e, EOFError)
         problem = "file is truncated" if truncated else f"image data is damaged ({detail})"
         raise ImageReadError(f"cannot read {name!r}: {problem}") from e
 
@@ -214,10 +280,8 @@ def _oriented(array: FloatArray, orientation: int) -> FloatArray:
     return np.ascontiguousarray(array if transpose is None else transpose(array))
 
 
-def _decode(im: ImageFile.ImageFile, fh: IO[bytes], name: str) -> tuple[FloatArray, FloatArray | None, int]:
+def _decode(im: ImageFile.ImageFile, name: str) -> tuple[FloatArray, FloatArray | None, int]:
     """Return (colour, alpha, bits); colour is (H, W, C) in [0, 1] with C = 1 (grey), 3 (RGB) or 4 (CMYK)."""
-    if _low_byte_tiles(im) is not None:
-        return _decode_rgb16(im, fh)
     im.load()
     if im.mode in _GREY16_MODES:
         grey = np.clip(np.asarray(im).astype(np.int64), 0, 65535)
@@ -245,34 +309,6 @@ def _as_8bit(im: Image.Image, name: str) -> Image.Image:
         raise ImageReadError(f"cannot read {name!r}: unsupported image mode {im.mode!r}") from e
 
 
-def _low_byte_tiles(im: ImageFile.ImageFile) -> list[ImageFile._Tile] | None:
-    """The tiles that decode the low bytes of a 16-bit RGB(A) PNG or TIFF, or None for other images."""
-    if im.format not in ("PNG", "TIFF") or not im.tile:
-        return None
-    tiles = []
-    for tile in im.tile:
-        args = (tile.args,) if isinstance(tile.args, str) else tile.args or ()
-        low = _LOW_BYTE_RAWMODES.get(args[0]) if args and isinstance(args[0], str) else None
-        if low is None or not hasattr(tile, "_replace"):  # Pillow < 11 has plain tuples
-            return None
-        tiles.append(tile._replace(args=(low, *args[1:])))
-    return tiles
-
-
-def _decode_rgb16(im: ImageFile.ImageFile, fh: IO[bytes]) -> tuple[FloatArray, FloatArray | None, int]:
-    im.load()
-    high = np.asarray(im)
-    fh.seek(0)
-    with Image.open(fh, formats=[im.format or ""]) as again:
-        again.tile = _low_byte_tiles(again) or []
-        again.load()
-        low = np.asarray(again)
-    samples = high.astype(np.uint16) << 8 | low.astype(np.uint16)
-    if samples.shape[2] == 4:
-        return _scaled(samples[..., :3], 65535), _scaled(samples[..., 3], 65535), 16
-    return _scaled(samples, 65535), _key_alpha(samples, im.info.get("transparency")), 16
-
-
 def _key_alpha(samples: npt.NDArray[Any], key: object) -> FloatArray | None:
     """Alpha from a PNG tRNS colour key: transparent exactly where the samples equal the key."""
     if isinstance(key, int):
@@ -287,23 +323,22 @@ def _scaled(samples: npt.NDArray[Any], maxval: int) -> FloatArray:
     return samples.astype(np.float32) / np.float32(maxval)
 
 
-def _to_srgb(colour: FloatArray, bits: int, icc: object, name: str) -> tuple[FloatArray, int]:
-    """Convert (H, W, C) colour to (H, W, 3) sRGB using the embedded ICC profile, if any."""
-    transform = _icc_transform(icc, _colour_mode(colour), name) if isinstance(icc, bytes) and icc else None
-    if transform is None:
-        return _plain_rgb(colour), bits
-    if bits == 16:
-        log.info("%s: converting the colour profile to sRGB at 8-bit precision", name)
-    return _scaled(np.asarray(transform.apply(_image8(colour))), 255), 8
+def _to_srgb(decoded: Decoded, name: str) -> tuple[FloatArray, bytes | None]:
+    """(H, W, 3) sRGB from the decoded colour, and the RGB profile worth converting back to (or None)."""
+    colour, profile = decoded.colour, decoded.icc
+    if profile is not None:
+        space = icc.colour_space(profile)
+        if space == "rgb" and colour.shape[2] == 3 and _is_srgb(profile):
+            return colour, None
+        converted = icc.to_srgb(colour, profile, name)
+        if converted is not None:
+            return converted, profile if space == "rgb" else None
+    return _plain_rgb(colour), None
 
 
-def _colour_mode(colour: FloatArray) -> str:
-    return {1: "L", 3: "RGB", 4: "CMYK"}[colour.shape[2]]
-
-
-def _image8(colour: FloatArray) -> Image.Image:
-    height, width = colour.shape[:2]
-    return Image.frombytes(_colour_mode(colour), (width, height), _quantized(colour, 8).tobytes())
+@cache
+def _is_srgb(profile: bytes) -> bool:
+    return icc.is_srgb(profile)
 
 
 def _plain_rgb(colour: FloatArray) -> FloatArray:
@@ -311,61 +346,49 @@ def _plain_rgb(colour: FloatArray) -> FloatArray:
     if channels == 1:
         return np.repeat(colour, 3, axis=2)
     if channels == 4:  # CMYK without a profile: Pillow's naive conversion
-        return _scaled(np.asarray(_image8(colour).convert("RGB")), 255)
+        height, width = colour.shape[:2]
+        cmyk = Image.frombytes("CMYK", (width, height), _quantized(colour, 8).tobytes())
+        return _scaled(np.asarray(cmyk.convert("RGB")), 255)
     return colour
-
-
-def _icc_transform(icc: bytes, mode: str, name: str) -> ImageCms.ImageCmsTransform | None:
-    """A transform from the profile to sRGB, or None when the profile is unusable or already sRGB."""
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        transform = ImageCms.buildTransform(profile, _srgb_profile(), mode, "RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as e:
-        log.warning("%s: ignoring unusable ICC profile (%s); assuming sRGB", name, _one_line(e))
-        return None
-    return None if mode != "CMYK" and _is_identity(transform, mode) else transform
-
-
-def _is_identity(transform: ImageCms.ImageCmsTransform, mode: str) -> bool:
-    """True when the transform changes no colour by more than one 8-bit step (an sRGB profile)."""
-    levels = np.arange(0, 256, 15, dtype=np.uint8)
-    if mode == "L":
-        probe = levels[None, :]
-        expected = np.repeat(probe[..., None], 3, axis=2)
-    else:
-        expected = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
-        probe = expected
-    result = np.asarray(transform.apply(Image.fromarray(probe)))
-    return bool(np.abs(result.astype(np.int16) - expected).max() <= 1)
-
-
-@cache
-def _srgb_profile() -> ImageCms.ImageCmsProfile:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-@cache
-def _srgb_icc_bytes() -> bytes:
-    return _srgb_profile().tobytes()
 
 
 # --------------------------------------------------------------------------------------------- writing
 
 
 def check_output_path(path: str | os.PathLike[str]) -> str:
-    """Check that an image can be written at path; return its Pillow format name (e.g. "PNG").
+    """Check that an image can be written at path; return its format's name (e.g. "PNG").
 
-    The extension must name a format; the location is checked by :func:`brushwork.outputs.check_output`
-    without creating anything (shells call that themselves first, with the run's inputs)."""
+    The extension must name a format this install writes; the location is checked by
+    :func:`brushwork.outputs.check_output` without creating anything (shells call that themselves
+    first, with the run's inputs)."""
     name = os.fspath(path)
+    fmt = _output_format(name)
+    formats.check_available(fmt, name, "write")
+    outputs.check_output(name, probe=False)
+    return fmt.name
+
+
+def _output_format(name: str) -> formats.Format:
     extension = os.path.splitext(name)[1].lower()
-    fmt = _WRITE_FORMATS.get(extension)
+    fmt = formats.by_extension(extension)
     if fmt is None:
         problem = f"unsupported file extension {extension!r}" if extension else "no file extension"
-        supported = ", ".join(sorted(_WRITE_FORMATS))
+        supported = ", ".join(sorted(formats.WRITE_EXTENSIONS))
         raise UserInputError(f"cannot write {name!r}: {problem} (supported: {supported})")
-    outputs.check_output(name, probe=False)
     return fmt
+
+
+def holds_16bit(path: str | os.PathLike[str]) -> bool:
+    """Whether the output format named by the extension keeps 16 bits per sample (or more)."""
+    fmt = formats.by_extension(os.path.splitext(os.fspath(path))[1])
+    return fmt is not None and fmt.holds16
+
+
+def output_bits(path: str | os.PathLike[str], source_bits: int, requested: int | None = None) -> int:
+    """The bits to write: as requested, else the source's where the format holds them, else 8."""
+    if requested is not None:
+        return requested
+    return source_bits if holds_16bit(path) else 8
 
 
 def write_image(
@@ -376,27 +399,71 @@ def write_image(
     bits: int = 8,
     metadata: Mapping[str, str] | None = None,
     quality: int = 95,
+    profile: bytes | None = None,
+    tonemap: ToneMap | None = None,
+    layers: Layers | None = None,
 ) -> None:
     """Write (H, W, 3) sRGB values in [0, 1] (clipped) atomically; the format comes from the extension.
 
-    Alpha is kept for PNG, WebP and TIFF and flattened onto white for JPEG and BMP. `bits=16` is for PNG
-    and TIFF only. `metadata` becomes PNG text chunks, or the EXIF/TIFF ImageDescription for JPEG, WebP
-    and TIFF. `quality` (1-100) applies to JPEG and WebP.
+    Alpha is kept for PNG, WebP, TIFF, AVIF, HEIC, JPEG XL, PSD and OpenEXR, and flattened onto white
+    for JPEG and BMP. `bits=16` is for PNG, TIFF, PSD and JPEG XL (OpenEXR is always 32-bit float).
+    `profile` (an RGB ICC profile) converts the colours to that space and embeds it where the format
+    holds a profile; otherwise sRGB is embedded. `tonemap` (from an OpenEXR input) is inverted for an
+    OpenEXR output, which holds linear light. `layers` adds the photo and the mask beneath the painting
+    of a PSD. `metadata` becomes PNG text chunks, OpenEXR header attributes, or the EXIF/TIFF
+    ImageDescription for JPEG, WebP, AVIF, HEIC and TIFF. `quality` (1-100) applies to JPEG, WebP, AVIF,
+    HEIC and JPEG XL (100: lossless).
     """
     name = os.fspath(path)
-    fmt = check_output_path(name)
+    check_output_path(name)
+    fmt = _output_format(name)
     if bits not in (8, 16):
         raise SettingsError(f"cannot write {name!r}: bits must be 8 or 16, not {bits}")
-    if bits == 16 and fmt not in ("PNG", "TIFF"):
-        raise UserInputError(f"cannot write {name!r}: 16-bit output needs a .png, .tif or .tiff file")
+    if bits == 16 and not fmt.holds16:
+        deep = ", ".join(f.extensions[0] for f in formats.FORMATS if f.holds16 and f.writes)
+        raise UserInputError(f"cannot write {name!r}: 16-bit output needs a {deep} file")
     if not 1 <= quality <= 100:
         raise SettingsError(f"cannot write {name!r}: quality must be between 1 and 100, not {quality}")
     colour, opacity = _checked_pixels(rgb, alpha)
-    if opacity is not None and fmt not in _ALPHA_FORMATS:
-        log.warning("%s: %s has no alpha channel; flattening onto white", name, fmt)
+    if opacity is not None and not fmt.alpha:
+        log.warning("%s: %s has no alpha channel; flattening onto white", name, fmt.name)
         colour, opacity = colour * opacity[..., None] + (1 - opacity[..., None]), None
+    if fmt.name == "OpenEXR":
+        linear = tonemap.inverse(colour) if tonemap is not None else exr.decode_srgb(colour)
+        data = exr.encode(linear, opacity, dict(metadata or {}))
+        outputs.write_atomically(name, _writer(data))
+        return
+    embedded = icc.srgb_icc()
+    if profile is not None and fmt.icc:
+        colour, embedded = icc.from_srgb(colour, profile, name), profile
+    elif profile is not None:
+        log.warning("%s: %s holds no colour profile; writing sRGB", name, fmt.name)
+    if fmt.name == "PSD":
+        data = _psd_bytes(colour, opacity, layers, bits, profile, embedded, name)
+        outputs.write_atomically(name, _writer(data))
+        return
     samples = _quantized(colour if opacity is None else np.dstack([colour, opacity]), bits)
-    outputs.write_atomically(name, _encoder(fmt, samples, dict(metadata or {}), quality))
+    outputs.write_atomically(name, _encoder(fmt, samples, dict(metadata or {}), quality, embedded))
+
+
+def _psd_bytes(
+    colour: FloatArray,
+    opacity: FloatArray | None,
+    layers: Layers | None,
+    bits: int,
+    profile: bytes | None,
+    embedded: bytes,
+    name: str,
+) -> bytes:
+    def in_space(rgb: FloatArray) -> FloatArray:
+        return _finite(rgb) if profile is None else icc.from_srgb(_finite(rgb), profile, name)
+
+    photo = mask = None
+    if layers is not None:
+        photo = in_space(layers.photo)
+        if layers.mask is not None and layers.painting is not None:
+            colour, mask = in_space(layers.painting), _finite(layers.mask)
+    return psd.encode(colour, opacity, photo, mask, bits, embedded)
 
 
 def _checked_pixels(
@@ -423,34 +490,56 @@ def _quantized(values: FloatArray, bits: int) -> npt.NDArray[Any]:
     return np.rint(np.clip(values, 0.0, 1.0) * maxval).astype(dtype)
 
 
-def _encoder(fmt: str, samples: npt.NDArray[Any], metadata: dict[str, str], quality: int) -> Encoder:
+def _encoder(
+    fmt: formats.Format, samples: npt.NDArray[Any], metadata: dict[str, str], quality: int, profile: bytes
+) -> Encoder:
     """Prepare everything that can fail on bad input, so that only file output is left for later."""
     description = "; ".join(f"{key}: {value}" for key, value in metadata.items())
-    if samples.dtype == np.uint16 and fmt == "PNG":
-        text = _png_info(metadata)
-        return lambda fh: _write_png16(fh, samples, text)
-    if samples.dtype == np.uint16:
-        return lambda fh: _write_tiff16(fh, samples, description)
+    if fmt.name == "PNG":
+        _check_png_keywords(metadata)
+    data: bytes | None = None
+    if fmt.name == "PNG" and samples.dtype == np.uint16:
+        data = raster.encode_png16(samples, profile, raster.text_chunks(metadata))
+    elif fmt.name == "TIFF":
+        data = raster.encode_tiff(samples, profile, description)
+    elif fmt.name == "JPEG XL":
+        data = raster.encode_jxl(samples, quality)
+    if data is not None:
+        return _writer(data)
     image = Image.fromarray(samples)
-    params: dict[str, Any] = {"icc_profile": _srgb_icc_bytes()} if fmt in _ICC_FORMATS else {}
-    if fmt == "PNG":
+    pillow_name = {"HEIC": "HEIF", "WebP": "WEBP"}.get(fmt.name, fmt.name)
+    params: dict[str, Any] = {"icc_profile": profile} if fmt.icc else {}
+    if fmt.name == "PNG":
         params["pnginfo"] = _png_info(metadata)
-    elif fmt in ("JPEG", "WEBP"):
+    elif fmt.name in ("JPEG", "WebP", "AVIF", "HEIC"):
         params["quality"] = quality
         if description:
             params["exif"] = _exif_description(description)
-    elif fmt == "TIFF":
-        params["compression"] = "tiff_adobe_deflate"
-        if description:
-            params["description"] = description
-    return lambda fh: image.save(fh, format=fmt, **params)
+    # Faster encoder settings than the libraries' defaults, at the same size and error (BENCHMARKS §13).
+    if fmt.name == "AVIF":
+        params["speed"] = 8
+    if fmt.name == "HEIC":
+        params["enc_params"] = {"preset": "fast"}  # x265's
+        _pillow_formats()  # registers the HEIF plug-in
+    return lambda fh: image.save(fh, format=pillow_name, **params)
+
+
+def _writer(data: bytes) -> Encoder:
+    def write(fh: IO[bytes]) -> None:
+        fh.write(data)
+
+    return write
+
+
+def _check_png_keywords(metadata: Mapping[str, str]) -> None:
+    for key in metadata:
+        if not 1 <= len(key) <= 79 or not key.isprintable() or key != key.strip() or max(key) > "\xff":
+            raise ValueError(f"invalid PNG text keyword {key!r}: need 1-79 printable Latin-1 characters")
 
 
 def _png_info(metadata: Mapping[str, str]) -> PngImagePlugin.PngInfo:
     info = PngImagePlugin.PngInfo()
     for key, value in metadata.items():
-        if not 1 <= len(key) <= 79 or not key.isprintable() or key != key.strip() or max(key) > "\xff":
-            raise ValueError(f"invalid PNG text keyword {key!r}: need 1-79 printable Latin-1 characters")
         info.add_text(key, value)  # tEXt, or iTXt when the value is not Latin-1
     return info
 
@@ -459,110 +548,6 @@ def _exif_description(description: str) -> bytes:
     exif = Image.Exif()
     exif[0x010E] = description  # ImageDescription
     return exif.tobytes()
-
-
-# ------------------------------------------------------------------------------- 16-bit PNG and TIFF
-
-
-def _write_png16(fh: IO[bytes], samples: npt.NDArray[np.uint16], text: PngImagePlugin.PngInfo) -> None:
-    """A 16-bit RGB (colour type 2) or RGBA (colour type 6) PNG with Paeth-filtered rows."""
-    height, width, channels = samples.shape
-    fh.write(b"\x89PNG\r\n\x1a\n")
-    _png_chunk(fh, b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2 if channels == 3 else 6, 0, 0, 0))
-    _png_chunk(fh, b"iCCP", b"sRGB\0\0" + zlib.compress(_srgb_icc_bytes()))
-    for chunk_type, data, *_ in text.chunks:
-        _png_chunk(fh, chunk_type, data)
-    rows = samples.astype(">u2").view(np.uint8).reshape(height, -1)
-    compressor = zlib.compressobj(6)
-    step = max(1, (1 << 20) // rows.shape[1])
-    for start in range(0, height, step):
-        data = compressor.compress(_paeth_filtered(rows, start, start + step, bpp=2 * channels))
-        if data:
-            _png_chunk(fh, b"IDAT", data)
-    _png_chunk(fh, b"IDAT", compressor.flush())
-    _png_chunk(fh, b"IEND", b"")
-
-
-def _paeth_filtered(rows: npt.NDArray[np.uint8], start: int, stop: int, bpp: int) -> bytes:
-    """Rows [start, stop) with PNG filter type 4 (Paeth), each prefixed by its filter byte."""
-    window = rows[max(start - 1, 0) : stop].astype(np.int16)
-    if start == 0:
-        window = np.vstack([np.zeros((1, rows.shape[1]), np.int16), window])
-    up, current = window[:-1], window[1:]
-    left = np.zeros_like(current)
-    left[:, bpp:] = current[:, :-bpp]
-    up_left = np.zeros_like(current)
-    up_left[:, bpp:] = up[:, :-bpp]
-    estimate = left + up - up_left
-    pa, pb, pc = np.abs(estimate - left), np.abs(estimate - up), np.abs(estimate - up_left)
-    predicted = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, up_left))
-    filtered = ((current - predicted) & 0xFF).astype(np.uint8)
-    return np.hstack([np.full((len(filtered), 1), 4, np.uint8), filtered]).tobytes()
-
-
-def _png_chunk(fh: IO[bytes], chunk_type: bytes, data: bytes) -> None:
-    fh.write(struct.pack(">I", len(data)) + chunk_type + data)
-    fh.write(struct.pack(">I", zlib.crc32(chunk_type + data)))
-
-
-def _write_tiff16(fh: IO[bytes], samples: npt.NDArray[np.uint16], description: str) -> None:
-    """A little-endian baseline TIFF, 16 bits per sample, Deflate with horizontal differencing."""
-    height, width, channels = samples.shape
-    rows_per_strip = max(1, (1 << 18) // (width * channels * 2))
-    differenced = samples.copy()
-    differenced[:, 1:] -= samples[:, :-1]  # predictor 2; uint16 wraps around as TIFF expects
-    strips = [
-        zlib.compress(differenced[y : y + rows_per_strip].astype("<u2").tobytes(), 6)
-        for y in range(0, height, rows_per_strip)
-    ]
-    offsets, position = [], 8
-    for strip in strips:
-        offsets.append(position)
-        position += len(strip) + len(strip) % 2
-    tags: list[tuple[int, int, list[int] | bytes]] = [
-        (256, 4, [width]),  # ImageWidth
-        (257, 4, [height]),  # ImageLength
-        (258, 3, [16] * channels),  # BitsPerSample
-        (259, 3, [8]),  # Compression: Adobe Deflate
-        (262, 3, [2]),  # PhotometricInterpretation: RGB
-        (273, 4, offsets),  # StripOffsets
-        (277, 3, [channels]),  # SamplesPerPixel
-        (278, 4, [rows_per_strip]),  # RowsPerStrip
-        (279, 4, [len(strip) for strip in strips]),  # StripByteCounts
-        (282, 5, [72, 1]),  # XResolution
-        (283, 5, [72, 1]),  # YResolution
-        (284, 3, [1]),  # PlanarConfiguration: contiguous
-        (296, 3, [2]),  # ResolutionUnit: inch
-        (317, 3, [2]),  # Predictor: horizontal differencing
-        (339, 3, [1] * channels),  # SampleFormat: unsigned integer
-        (34675, 7, _srgb_icc_bytes()),  # ICC profile
-    ]
-    if channels == 4:
-        tags.append((338, 3, [2]))  # ExtraSamples: unassociated alpha
-    if description:
-        tags.append((270, 2, description.encode("utf-8") + b"\0"))  # ImageDescription
-    fh.write(b"II*\0" + struct.pack("<I", position))
-    for strip in strips:
-        fh.write(strip + b"\0" * (len(strip) % 2))
-    fh.write(_tiff_ifd(sorted(tags, key=lambda tag: tag[0]), position))
-
-
-def _tiff_ifd(tags: list[tuple[int, int, list[int] | bytes]], position: int) -> bytes:
-    """An image file directory at `position`, followed by the values that do not fit in an entry."""
-    entries, overflow = bytearray(struct.pack("<H", len(tags))), bytearray()
-    overflow_start = position + 2 + 12 * len(tags) + 4
-    for code, kind, values in tags:
-        if isinstance(values, bytes):
-            payload, count = values, len(values)
-        else:
-            payload = struct.pack("<" + {3: "H", 4: "I", 5: "I"}[kind] * len(values), *values)
-            count = len(values) // 2 if kind == 5 else len(values)
-        if len(payload) <= 4:
-            entries += struct.pack("<HHI", code, kind, count) + payload.ljust(4, b"\0")
-        else:
-            entries += struct.pack("<HHII", code, kind, count, overflow_start + len(overflow))
-            overflow += payload + b"\0" * (len(payload) % 2)
-    return bytes(entries + struct.pack("<I", 0) + overflow)
 
 
 # -------------------------------------------------------------------------------------------- sizing

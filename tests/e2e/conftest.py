@@ -38,7 +38,10 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             if announced:
                 server.url = announced.group(1)
                 try:
-                    if httpx.get(f"{server.url}/api/info", timeout=2).status_code == 200:
+                    if httpx.get(f"{server.url}/api/info", timeout=2).status_code in (
+                        200,
+                        401,
+                    ):  # 401: a token
                         return server
                 except httpx.TransportError:
                     pass

@@ -69,3 +69,36 @@ def test_jobs_survive_sigkill(start_server: StartServer, tmp_path: Path) -> None
 
     assert list((data_dir / "jobs").rglob(".*.tmp")) == []
     assert list((data_dir / "incoming").iterdir()) == []
+
+
+def test_a_video_job_killed_mid_clip_continues_from_its_finished_frames(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    import io
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from ci import require
+
+    av = require("av", "pip install 'brushwork[video]'")
+    from video_clips import make_clip
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(clip, frames=48, size=(96, 72))
+    data_dir = tmp_path / "data"
+    first = start_server(data_dir)
+    with first.client() as client:
+        files = {"video": ("clip.mp4", clip.read_bytes(), "video/mp4")}
+        job = client.post("/api/videos", files=files, data={"style_id": "starry_night", "size": "96"}).json()
+        wait_for_job(client, job["id"], lambda j: j["state"] == "running" and j["progress"]["done"] >= 3)
+    first.kill()
+
+    second = start_server(data_dir)
+    with second.client() as client:
+        done = wait_for_job(client, job["id"], is_final, timeout=120)
+        assert done["state"] == "done", done
+        assert done["attempts"] == 2 and done["outcome"]["reused"] >= 3 and done["outcome"]["frames"] == 48
+        video = client.get(done["links"]["result"]).content
+    with av.open(io.BytesIO(video)) as container:
+        assert sum(1 for _ in container.decode(container.streams.video[0])) == 48
+        assert container.streams.audio

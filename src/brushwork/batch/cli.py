@@ -61,7 +61,17 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     ba.add_argument("--format", choices=tuple(OUTPUT_FORMATS), default="png", help="output image format")
     ba.add_argument(
-        "--bit-depth", type=int, choices=(8, 16), default=8, help="bits per sample (16: png or tif)"
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        default=None,
+        help="bits per sample (16: png, tif, psd, jxl; default: each photo's where the format holds it)",
+    )
+    ba.add_argument(
+        "--output-profile",
+        choices=("source", "srgb"),
+        default="source",
+        help="colour space of the outputs: each photo's own (its ICC profile embedded) or sRGB",
     )
     ba.add_argument("--retry-failed", action="store_true", help="try again the items that failed before")
     ba.add_argument(
@@ -143,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         weights=args.weights,
         output_format=args.format,
         bits=args.bit_depth,
+        output_profile=args.output_profile,
         retry_failed=args.retry_failed,
         max_attempts=args.max_attempts,
     )

@@ -18,14 +18,25 @@ from typing import Literal
 
 from brushwork.batch.manifest import read_manifest
 from brushwork.batch.sources import FILE_SETTINGS, VIDEO_EXTENSIONS, Kind, Source
+from brushwork.codecs.formats import READ_EXTENSIONS
 from brushwork.config import Settings
 from brushwork.errors import SettingsError, UserInputError
 
 Pairing = Literal["all", "random"]
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
+IMAGE_EXTENSIONS = READ_EXTENSIONS  # every format brushwork reads (brushwork.codecs.formats)
 MANIFEST_EXTENSIONS = frozenset({".csv", ".jsonl"})
-OUTPUT_FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp", "tif": ".tif"}
+OUTPUT_FORMATS = {
+    "png": ".png",
+    "jpg": ".jpg",
+    "webp": ".webp",
+    "tif": ".tif",
+    "avif": ".avif",
+    "heic": ".heic",
+    "jxl": ".jxl",
+    "psd": ".psd",
+    "exr": ".exr",
+}
 VIDEO_OUTPUT_SUFFIX = ".mp4"
 STATE_DIR = "_brushwork"  # inside the output folder: the ledger, failed.csv and the lock
 

@@ -35,7 +35,9 @@ class FileHasher:
         return self._known[resolved]
 
 
-def item_key(item: Item, hasher: FileHasher, *, version: str, bits: int, weights: str | None) -> str:
+def item_key(
+    item: Item, hasher: FileHasher, *, version: str, bits: int | None, profile: str, weights: str | None
+) -> str:
     """A hash of everything that decides the output: the files' contents (not their names), the
     settings, the output format and bit depth, the weights option and the brushwork version."""
     record = {
@@ -47,6 +49,7 @@ def item_key(item: Item, hasher: FileHasher, *, version: str, bits: int, weights
         "settings": _jsonable(item.settings.to_dict()),
         "format": item.output.suffix.lower(),
         "bits": bits,
+        "profile": profile,
         "weights": weights,
     }
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
@@ -62,9 +65,13 @@ def settings_diff(settings: Settings) -> dict[str, Any]:
     return {k: v for k, v in _jsonable(settings.to_dict()).items() if defaults[k] != v}
 
 
-def with_keys(items: Iterable[Item], *, version: str, bits: int, weights: str | None) -> list[Item]:
+def with_keys(
+    items: Iterable[Item], *, version: str, bits: int | None, profile: str = "source", weights: str | None
+) -> list[Item]:
     hasher = FileHasher()
     return [
-        dataclasses.replace(item, key=item_key(item, hasher, version=version, bits=bits, weights=weights))
+        dataclasses.replace(
+            item, key=item_key(item, hasher, version=version, bits=bits, profile=profile, weights=weights)
+        )
         for item in items
     ]

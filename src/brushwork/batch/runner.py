@@ -21,6 +21,7 @@ from brushwork.batch.items import Item, Pairing
 from brushwork.batch.keys import with_keys
 from brushwork.batch.ledger import FAILED_NAME, LEDGER_NAME, History, Ledger, read_history, write_failed
 from brushwork.batch.worker import Attempt, Event, Started, Task, read_key
+from brushwork.codecs.formats import OUTPUT_PROFILES, by_extension
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
 from brushwork.outputs import check_output_dir, name_max
@@ -44,8 +45,9 @@ class BatchOptions:
     gpus: float | None = None  # Ray: GPUs per task (default: 1 with device cuda, else 0)
     device: str = "cpu"  # resolved by each worker: "auto" picks that worker's best device
     weights: str | None = None
-    output_format: str = "png"  # png, jpg, webp or tif
-    bits: int = 8
+    output_format: str = "png"  # a key of brushwork.batch.items.OUTPUT_FORMATS
+    bits: int | None = None  # None: each photo's precision where the format holds it
+    output_profile: str = "source"  # "source": each photo's colour space; "srgb"
     retry_failed: bool = False  # run items again whose last attempt failed
     max_attempts: int = 3  # attempts at an item whose worker dies (or which hits an internal error)
 
@@ -143,8 +145,13 @@ def run_batch(
     settings: Settings | None = None,
     options: BatchOptions | None = None,
     on_event: Callable[[BatchEvent], None] | None = None,
+    check: Callable[[], None] | None = None,
 ) -> BatchSummary:
     """Stylize every item of a batch into ``outdir``; see the module docs and the README's batch section.
+
+    ``check`` is called about twice a second while items run (and ``on_event`` after each event);
+    whatever either raises stops the batch: the workers are stopped, finished items stay, the
+    exception propagates, and running the same batch again continues from there.
 
     Raises :class:`UserInputError` for a mistake found before any work (nothing is written then).
     Items that fail are recorded and reported in the summary, never raised. The local engine's workers
@@ -171,10 +178,12 @@ def run_batch(
         raise UserInputError(f"no images or videos found in the inputs{skipped}")
     _check_styles(items)
     _check_outputs(items, discovery, out)
-    items = with_keys(items, version=__version__, bits=options.bits, weights=options.weights)
+    items = with_keys(
+        items, version=__version__, bits=options.bits, profile=options.output_profile, weights=options.weights
+    )
     state = check_output_dir(out / plan.STATE_DIR, create=True)
     with _locked(state / "lock", out):
-        return _drive(items, discovery, out, state, settings, options, on_event)
+        return _drive(items, discovery, out, state, settings, options, on_event, check)
 
 
 def _check_options(options: BatchOptions) -> None:
@@ -192,10 +201,15 @@ def _check_options(options: BatchOptions) -> None:
         raise UserInputError(f"max-attempts must be at least 1, got {options.max_attempts}")
     if options.output_format not in plan.OUTPUT_FORMATS:
         raise UserInputError(f"format must be one of {', '.join(plan.OUTPUT_FORMATS)}")
-    if options.bits not in (8, 16):
+    if options.bits not in (None, 8, 16):
         raise UserInputError(f"bit-depth must be 8 or 16, got {options.bits}")
-    if options.bits == 16 and options.output_format not in ("png", "tif"):
-        raise UserInputError("bit-depth 16 needs --format png or tif")
+    deep = [
+        name for name, suffix in plan.OUTPUT_FORMATS.items() if getattr(by_extension(suffix), "holds16", 0)
+    ]
+    if options.bits == 16 and options.output_format not in deep:
+        raise UserInputError(f"bit-depth 16 needs --format {', '.join(deep)}")
+    if options.output_profile not in OUTPUT_PROFILES:
+        raise UserInputError(f"output profile must be one of {', '.join(OUTPUT_PROFILES)}")
     if options.weights is not None:
         check_weights_file(options.weights)
     if options.engine == "ray":
@@ -264,6 +278,7 @@ def _drive(
     settings: Settings,
     options: BatchOptions,
     on_event: Callable[[BatchEvent], None] | None,
+    check: Callable[[], None] | None = None,
 ) -> BatchSummary:
     history = read_history(state / LEDGER_NAME)
     todo, skipped, failed_before = _partition(items, history, options.retry_failed)
@@ -283,7 +298,7 @@ def _drive(
             _remove_stale_temp_files(todo)
             run.emit(on_event, "planned")
             if engine is not None:
-                run.loop(engine, todo, options, ledger, on_event)
+                run.loop(engine, todo, options, ledger, on_event, check)
         finally:
             ledger.close()
     finally:
@@ -386,6 +401,7 @@ class _Run:
         options: BatchOptions,
         ledger: Ledger,
         on_event: Callable[[BatchEvent], None] | None,
+        check: Callable[[], None] | None = None,
     ) -> None:
         by_name = {item.name: item for item in todo}
         tasks = {item.name: _task(item, options) for item in todo}
@@ -394,6 +410,8 @@ class _Run:
             while queue and engine.capacity() > 0:
                 engine.submit(queue.popleft())
             self.running = engine.in_flight()
+            if check is not None:
+                check()
             for event in engine.wait(0.5):
                 if isinstance(event, Started):
                     self.emit(on_event, "started", item=event.item, pid=event.pid)
@@ -434,6 +452,7 @@ def _task(item: Item, options: BatchOptions) -> Task:
         output=str(item.output.resolve()),
         kind=item.kind,
         bits=options.bits,
+        output_profile=options.output_profile,
         device=options.device,
         weights=options.weights,
     )

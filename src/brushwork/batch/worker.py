@@ -36,10 +36,11 @@ class Task:
     settings: dict[str, Any]
     output: str
     kind: str  # "image" or "video"
-    bits: int
+    bits: int | None  # None: the photo's precision where the format holds it
     device: str
     weights: str | None
     attempt: int = 1
+    output_profile: str = "source"
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,6 @@ def one_line(error: BaseException) -> str:
 
 
 def _stylize_to_file(task: Task) -> None:
-    from brushwork import imageio
     from brushwork.api import stylize
     from brushwork.config import Settings
     from brushwork.device import resolve_device
@@ -148,12 +148,12 @@ def _stylize_to_file(task: Task) -> None:
         _stylize_video_to_file(task, settings, device)
         return
     result = stylize(task.content, list(task.styles), settings=settings, device=device, weights=task.weights)
-    metadata = {
-        "Software": "brushwork",
-        "brushwork": json.dumps(result.record(), sort_keys=True),
-        KEY_FIELD: task.key,
-    }
-    imageio.write_image(task.output, result.image, alpha=result.alpha, bits=task.bits, metadata=metadata)
+    result.save(
+        task.output,
+        bits=task.bits,
+        output_profile="srgb" if task.output_profile == "srgb" else "source",
+        metadata={KEY_FIELD: task.key},
+    )
 
 
 def _stylize_video_to_file(task: Task, settings: Any, device: Any) -> None:
@@ -192,6 +192,17 @@ def _sidecar_record(path: Path) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def _exr_key(path: Path) -> str | None:
+    """An OpenEXR output keeps the key as a header attribute."""
+    try:
+        import OpenEXR
+
+        key = OpenEXR.File(str(path), header_only=True).header().get(KEY_FIELD)
+    except Exception:  # any unreadable output counts as absent
+        return None
+    return key if isinstance(key, str) else None
+
+
 def read_key(path: Path) -> str | None:
     """The item key an earlier run wrote into an output's metadata (a video's: into its sidecar); None
     if it has none or is unreadable (a broken file is simply made again)."""
@@ -200,6 +211,12 @@ def read_key(path: Path) -> str | None:
         if record is None or record.get("complete") is not True or not isinstance(record.get("key"), str):
             return None
         return str(record["key"])
+    if path.suffix.lower() == ".exr":
+        return _exr_key(path)
+    if path.suffix.lower() in (".heic", ".heif"):
+        from brushwork.imageio import register_pillow_plugins
+
+        register_pillow_plugins()
     try:
         with Image.open(path) as image:
             texts = [v for v in image.info.values() if isinstance(v, str)]

@@ -1,4 +1,5 @@
-"""``brushwork info``: the version, the device, precision support, threads and where the weights are."""
+"""``brushwork info``: the version, the device, precision support, threads, where the weights are, and
+which image formats this install reads and writes."""
 
 from __future__ import annotations
 
@@ -41,7 +42,26 @@ def run(args: argparse.Namespace) -> int:
         "weights": weights,
         "fast weights": fast_weights,
     }
+    rows.update(_format_rows())
     width = max(len(k) for k in rows)
     for key, value in rows.items():
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _format_rows() -> dict[str, str]:
+    """One row per image format: whether this install reads and writes it, and what it keeps."""
+    from brushwork.codecs.formats import FORMATS, available
+
+    rows = {}
+    for fmt in FORMATS:
+        missing = available(fmt)
+        if missing is not None:
+            rows[f"format {fmt.name}"] = f"no: {missing}"
+            continue
+        kept = [
+            name for name, has in (("16-bit", fmt.holds16), ("alpha", fmt.alpha), ("ICC", fmt.icc)) if has
+        ]
+        does = "read, write" if fmt.writes else "read"
+        rows[f"format {fmt.name}"] = f"{does} ({' '.join(fmt.extensions)}; {', '.join(kept) or '8-bit'})"
+    return rows

@@ -32,7 +32,17 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
         "--weights", default=None, help="VGG19 weights file (default: $BRUSHWORK_WEIGHTS or bundled)"
     )
     run.add_argument(
-        "--bit-depth", type=int, choices=(8, 16), default=8, help="bits per sample (16: PNG/TIFF)"
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        default=None,
+        help="bits per sample (16: PNG, TIFF, PSD, JPEG XL; default: the photo's where the format holds it)",
+    )
+    run.add_argument(
+        "--output-profile",
+        choices=("source", "srgb"),
+        default="source",
+        help="colour space of the output: the photo's own (its ICC profile embedded) or sRGB for the web",
     )
     run.add_argument("--save-every", type=int, default=0, metavar="N", help="save the picture every N steps")
     run.add_argument("--sidecar", action="store_true", help="also write OUTPUT.json with the settings used")
@@ -56,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
                 raise SettingsError(f"{flag} only applies to --method optimize")
     output = Path(args.output)
     imageio.check_output_path(output)
-    if args.bit_depth == 16 and output.suffix.lower() not in (".png", ".tif", ".tiff"):
-        raise SettingsError("bit-depth 16 needs a .png or .tif output")
+    if args.bit_depth == 16 and not imageio.holds_16bit(output):
+        raise SettingsError("bit-depth 16 needs a .png, .tif, .psd or .jxl output")
     inputs = run_inputs([args.content], args.styles, settings)
     check_outputs(output, inputs, sidecar=args.sidecar, save_every=args.save_every)
     check_inputs(args.styles, args.weights)
@@ -99,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     for note in result.notes:
         log.warning(note)
-    result.save(output, bits=args.bit_depth)
+    result.save(output, bits=args.bit_depth, output_profile=args.output_profile)
     if args.sidecar:  # written here, through a temporary name that fits however long the output's is
         from brushwork.outputs import write_text_atomically
 

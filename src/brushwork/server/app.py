@@ -3,14 +3,20 @@
 Errors are JSON ``{"error": "..."}`` with these statuses:
 
 * 400: an upload is not a usable image (not an image, damaged, truncated, empty, more pixels than
-  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), a multipart
-  part header over 4 KB (a very long file name), or a Host header that is not this machine's;
+  the limit, e.g. a decompression bomb, or a style under 16 pixels on its short side), not a usable
+  clip, a zip with unsafe members (names outside its folder, links, encryption), a multipart part
+  header over 4 KB (a very long file name), or a Host header that is not this machine's;
 * 401: a token is needed and was missing or wrong; 403: a cross-origin browser request;
 * 404: no such job (or no such image of it yet); 409: the job's state does not allow it;
-* 413: an uploaded file or the whole request is larger than the limit;
+* 413: an uploaded file or the whole request is larger than the limit, a clip longer or larger than
+  the limits, a batch with more photos or bytes unpacked than the limits, or an upload larger than
+  the disk quota;
 * 422: a form field is missing, malformed, out of range (the settings' own checks) or unknown;
-* 429: the queue is full, or too many instant previews (or adjustments) are waiting;
-* 503: the fast engine (instant previews, ``method=fast``) is not installed.
+* 429: the queue is full, too many instant previews (or adjustments) are waiting, too many event
+  streams are open, or queued and running jobs fill the disk quota;
+* 503: the fast engine (instant previews, ``method=fast``) or the video extra is not installed.
+
+Videos and batches (``POST /api/videos``, ``/api/batches``) are in :mod:`.media_routes`.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from brushwork.outputs import check_output_dir
 from brushwork.preflight import MIN_STYLE_SIDE
 from brushwork.regions.masks import check_coverage, invert, mask_from_picture
 from brushwork.server import files as names
+from brushwork.server.batch_jobs import run_batch_job
 from brushwork.server.config import ServerConfig
 from brushwork.server.contract import (
     answers,
@@ -63,10 +70,12 @@ from brushwork.server.files import JobFiles, is_job_id, new_job_id
 from brushwork.server.finish import DENOISE_MAX_PIXELS, FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
+from brushwork.server.media_routes import add_media_routes, make_room
 from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import JobList, JobView, Limits, ServerInfo, Style
-from brushwork.server.store import QUEUED, RUNNING, JobStore
+from brushwork.server.store import BATCH, IMAGE, QUEUED, RUNNING, VIDEO, JobStore
+from brushwork.server.video_jobs import run_video
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +137,7 @@ class Server:
         self._runner: Runner | None = None
         self._previewer: Previewer | None = None
         self._lock_file: IO[bytes] | None = None
+        self.streams = StreamCount(config.max_event_streams)
         self.device = torch.device("cpu")  # resolved from config.device by open()
 
     @property
@@ -178,7 +188,8 @@ class Server:
     def start(self) -> None:
         self.open()
         if self._runner is None:
-            self._runner = Runner(self.store, self.files, self.config, self.device)
+            kinds = {VIDEO: run_video, BATCH: run_batch_job}
+            self._runner = Runner(self.store, self.files, self.config, self.device, kinds)
             self._runner.start()
         if self._previewer is None:
             self._previewer = Previewer(self.device)
@@ -235,7 +246,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(Guard, token=config.token, max_body=config.max_body_bytes)
+    app.add_middleware(Guard, token=config.token, max_body=config.max_body_bytes, larger=config.larger_bodies)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -262,12 +273,20 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
                 max_queued=config.max_queued,
                 max_size=config.max_size,
                 max_steps=config.max_steps,
+                max_video_bytes=config.max_video_bytes,
+                max_clip_seconds=config.max_clip_seconds,
+                max_clip_pixels=config.max_clip_pixels,
+                max_batch_items=config.max_batch_items,
+                max_batch_bytes=config.max_batch_bytes,
+                max_job_seconds=config.max_job_seconds,
             ),
             qualities={
                 name: {"final_steps": p.final_steps, "coarse_steps": p.coarse_steps}
                 for name, p in QUALITY_PRESETS.items()
             },
         )
+
+    add_media_routes(app, server)
 
     @app.get("/api/styles", operation_id="list_styles")
     def styles() -> list[Style]:
@@ -374,6 +393,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         _check_finishing(settings)
         if server.store.counts()[QUEUED] >= config.max_queued:
             raise HTTPException(429, f"the queue is full ({config.max_queued} jobs waiting); try again later")
+        make_room(server, sum(upload.size or 0 for upload in (content, style, region.mask) if upload))
         job_id = new_job_id()
         staging = server.files.staging(job_id)
         try:
@@ -471,6 +491,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             return not await request.is_disconnected()
 
         try:
+            await anyio.to_thread.run_sync(server.previewer.check_can_run)  # before decoding anything
             photo, painting = await anyio.to_thread.run_sync(
                 _preview_inputs, server, folder, content, style, style_id
             )
@@ -560,8 +581,13 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         """Server-sent events: ``job`` (the job, as from GET /api/jobs/{id}) whenever it changes, then
         ``end`` once it is done, failed or cancelled."""
         first = await anyio.to_thread.run_sync(server.view, job_id)
+        if not server.streams.take():
+            raise HTTPException(
+                429,
+                f"too many event streams open ({config.max_event_streams}); poll the job instead",
+            )
         return StreamingResponse(
-            _events(server, job_id, first, request),
+            _counted(server.streams, _events(server, job_id, first, request)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -575,7 +601,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     def preview(job_id: str) -> Response:
         """The picture so far (at the current scale's size); the result once the job is done."""
         view = server.view(job_id)
-        name = names.RESULT if view.state == "done" else names.PREVIEW
+        name = names.RESULT if view.state == "done" and view.kind == IMAGE else names.PREVIEW
         return _png(server, job_id, name, cache=False)
 
     @app.get(
@@ -971,6 +997,35 @@ async def _events(server: Server, job_id: str, first: JobView, request: Request)
         await asyncio.sleep(EVENT_POLL_SECONDS)
         view = await anyio.to_thread.run_sync(_view_or_none, server, job_id)
     yield 'event: end\ndata: {"deleted": true}\n\n'
+
+
+class StreamCount:
+    """Event streams open at once, up to a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.open >= self.limit:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+async def _counted(streams: StreamCount, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """``events``, giving its place back when the stream ends or the client leaves."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        streams.give_back()
 
 
 def _view_or_none(server: Server, job_id: str) -> JobView | None:

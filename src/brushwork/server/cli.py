@@ -76,6 +76,61 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     sv.add_argument(
         "--preview-every", type=int, default=default["preview_every"], help="steps between preview images"
     )
+    limits = sv.add_argument_group("operator limits (each answered with a clear 4xx or 429 past it)")
+    limits.add_argument(
+        "--max-disk-mb",
+        type=float,
+        default=default["max_disk_bytes"] / 2**20,
+        help="jobs' files together; past it finished jobs are removed, oldest first (never a running one)",
+    )
+    limits.add_argument(
+        "--keep-hours",
+        type=float,
+        default=default["keep_hours"],
+        help="finished jobs are removed this long after they finished",
+    )
+    limits.add_argument(
+        "--max-job-minutes",
+        type=float,
+        default=default["max_job_seconds"] / 60,
+        help="a job that runs longer fails",
+    )
+    limits.add_argument(
+        "--max-clip-seconds",
+        type=float,
+        default=default["max_clip_seconds"],
+        help="longest part of a clip a video job may paint",
+    )
+    limits.add_argument(
+        "--max-clip-pixels",
+        type=int,
+        default=default["max_clip_pixels"],
+        help="largest clip frame (width x height) a video job takes",
+    )
+    limits.add_argument(
+        "--max-video-mb",
+        type=float,
+        default=default["max_video_bytes"] / 2**20,
+        help="largest uploaded clip, in MB",
+    )
+    limits.add_argument(
+        "--max-batch-items",
+        type=int,
+        default=default["max_batch_items"],
+        help="photos in a batch (zip members or files)",
+    )
+    limits.add_argument(
+        "--max-batch-mb",
+        type=float,
+        default=default["max_batch_bytes"] / 2**20,
+        help="a batch's photos together, unpacked, in MB (zip bombs stop here)",
+    )
+    limits.add_argument(
+        "--max-event-streams",
+        type=int,
+        default=default["max_event_streams"],
+        help="progress event streams open at once",
+    )
     sv.add_argument("--access-log", action="store_true", help="log every request")
 
 
@@ -118,6 +173,15 @@ def run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         max_attempts=args.max_attempts,
         preview_every=args.preview_every,
+        max_disk_bytes=int(args.max_disk_mb * 2**20),
+        keep_hours=args.keep_hours,
+        max_job_seconds=args.max_job_minutes * 60,
+        max_clip_seconds=args.max_clip_seconds,
+        max_clip_pixels=args.max_clip_pixels,
+        max_video_bytes=int(args.max_video_mb * 2**20),
+        max_batch_items=args.max_batch_items,
+        max_batch_bytes=int(args.max_batch_mb * 2**20),
+        max_event_streams=args.max_event_streams,
     )
 
     def announce(url: str) -> None:

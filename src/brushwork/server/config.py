@@ -50,17 +50,40 @@ class ServerConfig:
     preview_every: int = 5  # steps between preview images
     preview_interval: float = 0.5  # and at least this many seconds between them
     warm_up: bool = True  # load the fast engine at start, so that the first instant preview is quick
+    max_disk_bytes: int = 10 * 1024**3  # jobs' files together; finished jobs go, oldest first, past it
+    keep_hours: float = 7 * 24.0  # finished jobs are removed this long after they finished
+    max_job_seconds: float = 3600.0  # a job running longer fails
+    max_clip_seconds: float = 60.0  # longest part of a clip a video job may paint
+    max_clip_pixels: int = 1920 * 1080  # largest clip frame (width x height) a video job takes
+    max_video_bytes: int = 200 * 1024 * 1024  # an uploaded clip
+    max_batch_items: int = 100  # photos in a batch (zip members or files)
+    max_batch_bytes: int = 200 * 1024 * 1024  # a batch's photos together, unpacked
+    max_event_streams: int = 32  # event streams open at once; more are answered 429
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise UserInputError(f"workers must be at least 1, got {self.workers}")
         for name in (
-            "max_upload_bytes", "max_pixels", "max_queued", "max_steps", "max_attempts", "preview_every"
-        ):  # fmt: skip
+            "max_upload_bytes",
+            "max_pixels",
+            "max_queued",
+            "max_steps",
+            "max_attempts",
+            "preview_every",
+            "max_disk_bytes",
+            "max_clip_pixels",
+            "max_video_bytes",
+            "max_batch_items",
+            "max_batch_bytes",
+            "max_event_streams",
+        ):
             if getattr(self, name) < 1:
                 raise UserInputError(
                     f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}"
                 )
+        for name in ("keep_hours", "max_job_seconds", "max_clip_seconds"):
+            if not getattr(self, name) > 0:
+                raise UserInputError(f"{name.replace('_', '-')} must be above 0, got {getattr(self, name)}")
         if self.max_size < 16:
             raise UserInputError(f"max-size must be at least 16, got {self.max_size}")
         if self.token is not None and len(self.token) < 8:
@@ -70,3 +93,12 @@ class ServerConfig:
     def max_body_bytes(self) -> int:
         """A whole request: three images (photo, painting, mask) and a few form fields."""
         return 3 * self.max_upload_bytes + 256 * 1024
+
+    @property
+    def larger_bodies(self) -> dict[str, int]:
+        """The routes whose requests may be larger: a clip, or a batch's photos, with a few paintings."""
+        paintings = 8 * self.max_upload_bytes + 256 * 1024
+        return {
+            "/api/videos": self.max_video_bytes + paintings,
+            "/api/batches": self.max_batch_bytes + paintings,
+        }

@@ -23,6 +23,16 @@ STYLE_THUMB = "style.png"
 PREVIEW = "preview.png"  # the picture so far, while the job runs
 RESULT = "result.png"
 RESULT_THUMB = "thumb.png"
+VIDEO = "video.upload"  # a video job's clip
+PHOTOS = "photos"  # a batch job's photos, unpacked (folder)
+STYLES = "styles"  # a batch job's paintings (folder)
+PAINTINGS = "paintings"  # a batch job's paintings as they are made, with the ledger (folder)
+RESULT_ZIP = "result.zip"
+
+
+def result_video(container: str) -> str:
+    """A video job's result, in the container chosen when it was created."""
+    return f"result.{container}"
 
 
 def new_job_id() -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,10 +51,14 @@ def token_matches(token: str, given: str) -> bool:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, *, token: str | None, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, token: str | None, max_body: int, larger: Mapping[str, int] | None = None
+    ) -> None:
+        """``larger``: the body limits of paths that take more than ``max_body``."""
         self.app = app
         self.token = token
         self.max_body = max_body
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,13 +84,14 @@ class Guard:
             await send(message)
 
         received = 0
+        max_body = self.larger.get(scope["path"], self.max_body)
 
         async def counted_receive() -> Message:
             nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body and not started:
+                if received > max_body and not started:
                     too_large = True
                     return {"type": "http.disconnect"}
             return message
@@ -97,7 +102,7 @@ class Guard:
             if not too_large:
                 raise
         if too_large:
-            await _send_error(send, 413, f"the request is larger than {self.max_body} bytes")
+            await _send_error(send, 413, f"the request is larger than {max_body} bytes")
 
     def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         host = headers.get("host", "")
@@ -111,8 +116,9 @@ class Guard:
         if self.token is not None and path.startswith("/api/") and not self._authorized(headers):
             return 401, "this server needs a token: send 'Authorization: Bearer TOKEN' or open /?token=TOKEN"
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return 413, f"the request is larger than {self.max_body} bytes"
+        max_body = self.larger.get(path, self.max_body)
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return 413, f"the request is larger than {max_body} bytes"
         return None
 
     def _authorized(self, headers: dict[str, str]) -> bool:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from brushwork.errors import UserInputError
+from brushwork.server import discovery
 from brushwork.server.app import Server, create_app
 from brushwork.server.config import ServerConfig, is_loopback
+
+if TYPE_CHECKING:
+    import uvicorn
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
@@ -44,7 +49,7 @@ def serve(
     announce: Callable[[str], None] = lambda _: None,
 ) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM stop it gracefully: a running job goes back to the
-    queue)."""
+    queue). While serving, ``server.json`` in the data directory says where (see :mod:`discovery`)."""
     import uvicorn
 
     if config.token is None and not is_loopback(host):
@@ -62,7 +67,24 @@ def serve(
             access_log=access_log,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
+        discovery.write(config.data_dir, discovery.server_url(sock), config.token)
         announce(url_of(sock))
-        uvicorn.Server(uv_config).run(sockets=[sock])
+        _uvicorn_server(uv_config, lambda: discovery.remove(config.data_dir)).run(sockets=[sock])
     finally:
+        discovery.remove(config.data_dir)
         server.close()
+
+
+def _uvicorn_server(config: uvicorn.Config, on_stop: Callable[[], None]) -> uvicorn.Server:
+    """A uvicorn server that calls ``on_stop`` after its graceful shutdown: on SIGTERM uvicorn raises
+    the signal again once stopped, which ends the process without running ``finally`` blocks."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            try:
+                await super().shutdown(sockets)
+            finally:
+                on_stop()
+
+    return Server(config)

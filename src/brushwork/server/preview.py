@@ -72,13 +72,16 @@ class Previewer:
         finally:
             self._admitted -= 1
 
+    def check_can_run(self) -> None:
+        """Before the uploads are decoded: raise :class:`PreviewBusy` when the queue of previews is
+        full, :class:`EngineMissing` when the fast engine is not installed."""
+        if self._admitted >= ADMITTED:
+            raise PreviewBusy
+        _load_engine()
+
     def _paint(self, content: Picture, style: Picture, settings: Settings) -> PreviewImage:
         with self._painting:
-            try:  # read once and kept; told apart from the request's own problems (a mask, a face)
-                for name in (PREDICTOR_FILE, TRANSFORM_FILE):
-                    load_graph(name)
-            except UserInputError as error:
-                raise EngineMissing(str(error)) from None
+            _load_engine()
             result = stylize(content, style, settings=settings, device=self.device)
         return PreviewImage(png=encode_png(result.image), seconds=result.timings["total"])
 
@@ -96,6 +99,14 @@ class Previewer:
 
     def warm_up_in_background(self) -> None:
         threading.Thread(target=self.warm_up, name="brushwork-preview-warm-up", daemon=True).start()
+
+
+def _load_engine() -> None:
+    try:  # read once and kept; told apart from the request's own problems (a mask, a face)
+        for name in (PREDICTOR_FILE, TRANSFORM_FILE):
+            load_graph(name)
+    except UserInputError as error:
+        raise EngineMissing(str(error)) from None
 
 
 def encode_png(image: FloatImage) -> bytes:

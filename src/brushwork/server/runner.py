@@ -1,4 +1,5 @@
-"""Worker threads that take queued jobs from the store and run :func:`brushwork.stylize` on them.
+"""Worker threads that take queued jobs from the store and run :func:`brushwork.stylize` on them
+(videos and batches: the functions the app hands in as ``kinds``, which call :meth:`Runner.check`).
 
 Progress lives in memory (:class:`Live`, replaced whole on every step) and is read by the API; the
 store records only state changes. Cancelling and stopping both work by raising from the progress
@@ -11,7 +12,9 @@ import dataclasses
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -25,6 +28,7 @@ from brushwork.server import files as names
 from brushwork.server.config import ServerConfig
 from brushwork.server.files import JobFiles
 from brushwork.server.finish import NEUTRAL, after_of
+from brushwork.server.housekeeping import Housekeeper
 from brushwork.server.store import CANCELLED, DONE, FAILED, Job, JobStore
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,22 @@ class ServerStopping(Exception):
     """Raised in the progress callback when the server shuts down; the job goes back to the queue."""
 
 
+class TimeLimit(Exception):
+    """Raised in the progress callback when the job has run longer than the server allows."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a video or batch job ended (the runner records it)."""
+
+    state: str
+    done: int
+    total: int
+    size: tuple[int, int] | None = None
+    error: str | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Live:
     """A running job's progress."""
@@ -52,6 +72,15 @@ class Live:
     elapsed: float  # seconds since the run started
     eta: float | None  # seconds left, estimated from the pixels still to process
     preview: int  # previews written so far: a version number for the preview URL
+    unit: str = "step"  # what done and total count: steps (a still), frames (a video) or items (a batch)
+    items: tuple[ItemState, ...] = ()  # a batch's photos, each with how it went so far
+
+
+@dataclass(frozen=True)
+class ItemState:
+    name: str  # the painting's path in result.zip
+    status: str  # queued, running, done or failed
+    message: str | None = None  # why it failed
 
 
 def work_plan(content_size: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
@@ -91,12 +120,23 @@ def paint_settings(settings: Settings, mask_path: str) -> Settings:
 
 
 class Runner:
-    def __init__(self, store: JobStore, files: JobFiles, config: ServerConfig, device: torch.device) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        files: JobFiles,
+        config: ServerConfig,
+        device: torch.device,
+        kinds: Mapping[str, RunKind] | None = None,
+    ) -> None:
+        """``kinds``: how to run jobs other than stills (video, batch), by kind."""
+        self.kinds = dict(kinds or {})
         self.store = store
         self.files = files
         self.config = config
         self.device = device
         self._live: dict[str, Live] = {}
+        self._started: dict[str, float] = {}  # when each running job started (monotonic seconds)
+        self.housekeeper = Housekeeper(store, files, config)
         self._cancelled: set[str] = set()
         self._stopping = threading.Event()
         self._wake = threading.Event()
@@ -134,6 +174,7 @@ class Runner:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                self.housekeeper.tidy()
                 job = self.store.claim()
             except Exception:
                 log.exception("cannot take a job from the queue")
@@ -144,10 +185,48 @@ class Runner:
                 self._wake.clear()
                 continue
             try:
-                self._run(job)
+                self._started[job.id] = time.monotonic()
+                if job.kind in self.kinds:
+                    self._settle(job, self.kinds[job.kind])
+                else:
+                    self._run(job)
+                self.housekeeper.tidy(force=True)  # the job's files may have passed the quota
             except Exception:  # recording the outcome failed (disk full?); the job stays "running"
                 log.exception("job %s: cannot record its outcome", job.id)
                 self._stopping.wait(2.0)
+            finally:
+                self._started.pop(job.id, None)
+
+    def publish(self, job_id: str, live: Live) -> None:
+        self._live[job_id] = live
+
+    def _settle(self, job: Job, run: RunKind) -> None:
+        """Run a video or batch job and record how it ended."""
+        try:
+            finished = run(self, job)
+            self.store.finish(
+                job.id,
+                finished.state,
+                error=finished.error,
+                done=finished.done,
+                total=finished.total,
+                seconds=time.monotonic() - self._started[job.id],
+                size=finished.size,
+                outcome=finished.outcome,
+            )
+        except ServerStopping:
+            self.store.release(job.id)
+        except Exception as error:
+            state, message = _ending(error, self.config)
+            done, total = self._done(job.id), self._total(job.id)
+            self.store.finish(job.id, state, error=message, done=done, total=total)
+        finally:
+            self._live.pop(job.id, None)
+            self._cancelled.discard(job.id)
+
+    def _total(self, job_id: str) -> int:
+        live = self._live.get(job_id)
+        return live.total if live is not None else 0
 
     def _run(self, job: Job) -> None:
         total = 0
@@ -166,7 +245,8 @@ class Runner:
             done = callback.done
             # the record names the uploaded mask as the job does, not by the server's path
             result = dataclasses.replace(result, settings=result.settings.replace(mask=settings.mask))
-            result.save(self.files.path(job.id, names.RESULT))
+            # the page shows the result: an 8-bit sRGB PNG, whatever the upload's depth and colour space
+            result.save(self.files.path(job.id, names.RESULT), bits=8, output_profile="srgb")
             thumb = imageio.resize(result.image, thumbnail_size(result.size))
             thumb = apply_after(after_of(job.settings), thumb)  # the history shows the job as asked
             imageio.write_image(self.files.path(job.id, names.RESULT_THUMB), thumb)
@@ -178,6 +258,9 @@ class Runner:
             self.store.finish(job.id, CANCELLED, done=self._done(job.id), total=total)
         except ServerStopping:
             self.store.release(job.id)
+        except TimeLimit:
+            message = f"stopped after the server's time limit of {self.config.max_job_seconds:g} s"
+            self.store.finish(job.id, FAILED, error=message, done=self._done(job.id), total=total)
         except UserInputError as error:
             message = str(error).replace(repr(mask_path), "the mask image").replace(mask_path, "the mask")
             self.store.finish(job.id, FAILED, error=message, done=self._done(job.id), total=total)
@@ -200,11 +283,27 @@ class Runner:
         except ImageReadError as error:
             raise ImageReadError(str(error).replace(repr(str(path)), what)) from None
 
-    def _check(self, job_id: str) -> None:
+    def check(self, job_id: str) -> None:
+        """Raise to end a job: the server is stopping, the job was cancelled or is out of time."""
         if self._stopping.is_set():
             raise ServerStopping
         if job_id in self._cancelled:
             raise JobCancelled
+        started = self._started.get(job_id)
+        if started is not None and time.monotonic() - started > self.config.max_job_seconds:
+            raise TimeLimit
+
+
+def _ending(error: Exception, config: ServerConfig) -> tuple[str, str | None]:
+    """The state and message a job ends with when ``error`` stopped it."""
+    if isinstance(error, JobCancelled):
+        return CANCELLED, None
+    if isinstance(error, TimeLimit):
+        return FAILED, f"stopped after the server's time limit of {config.max_job_seconds:g} s"
+    if isinstance(error, UserInputError):
+        return FAILED, str(error)
+    log.exception("a job failed")
+    return FAILED, f"internal error: {type(error).__name__}: {error}"
 
 
 class _Reporter:
@@ -220,7 +319,7 @@ class _Reporter:
         self.preview_time = 0.0
 
     def __call__(self, p: Progress) -> None:
-        self.runner._check(self.job_id)
+        self.runner.check(self.job_id)
         if p.tile is not None:  # mid-evaluation of a tiled scale: only the cancel check above
             return
         self.done = p.done
@@ -244,3 +343,6 @@ class _Reporter:
             eta=estimate_left(self.plan, p.scale, p.step, p.elapsed),
             preview=self.previews,
         )
+
+
+RunKind = Callable[[Runner, Job], Finished]  # runs a video or batch job, calling runner.check() often

@@ -11,6 +11,8 @@ from brushwork.server.runner import Live
 from brushwork.server.store import DONE, Job
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+JobKind = Literal["image", "video", "batch"]
+ItemStatus = Literal["queued", "running", "done", "failed"]
 
 
 class ErrorBody(BaseModel):
@@ -26,6 +28,15 @@ class ProgressView(BaseModel):
     elapsed: float | None = Field(default=None, description="seconds since the run started")
     eta: float | None = Field(default=None, description="estimated seconds left")
     preview: int = Field(default=0, description="previews written so far; 0: none yet")
+    unit: Literal["step", "frame", "item"] = Field(
+        default="step", description="what done and total count: steps (a still), frames or items"
+    )
+
+
+class ItemView(BaseModel):
+    name: str = Field(description="the painting's path in result.zip")
+    status: ItemStatus
+    message: str | None = Field(default=None, description="why it failed")
 
 
 class ResultView(BaseModel):
@@ -50,6 +61,16 @@ class JobView(BaseModel):
     progress: ProgressView
     result: ResultView | None
     links: dict[str, str] = Field(description="URLs of this job's events, images and result")
+    kind: JobKind = Field(default="image", description="a still, a video or a batch of photos")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="a video's window, container and blend; a batch's pairing"
+    )
+    items: list[ItemView] = Field(
+        default_factory=list, description="a batch's photos (and styles) with how each went"
+    )
+    outcome: dict[str, Any] = Field(
+        default_factory=dict, description="a finished video's frames and notes; a batch's counts and failures"
+    )
 
     @classmethod
     def of(cls, job: Job, live: Live | None, queue_position: int | None = None) -> JobView:
@@ -61,17 +82,25 @@ class JobView(BaseModel):
             "content": f"{base}/content.png",
             "style": f"{base}/style.png",
         }
+        unit = {"video": "frame", "batch": "item"}.get(job.kind, "step")
+        items: list[ItemView] = []
         if live is not None:
-            progress = ProgressView(**dataclasses.asdict(live))
+            fields = {k: v for k, v in dataclasses.asdict(live).items() if k != "items"}
+            progress = ProgressView(**fields)
+            items = [ItemView(**dataclasses.asdict(item)) for item in live.items]
             if live.preview:
                 links["preview"] = f"{base}/preview.png?v={live.preview}"
         else:
-            progress = ProgressView(done=job.done, total=job.total)
+            progress = ProgressView(done=job.done, total=job.total, unit=unit)  # type: ignore[arg-type]
+            items = [ItemView(**item) for item in job.outcome.get("item_states", [])]
         result = None
         if job.state == DONE and job.width is not None and job.height is not None:
             result = ResultView(width=job.width, height=job.height, seconds=job.seconds or 0.0)
-            links["result"] = f"{base}/result.png"
-            links["download"] = f"{base}/result.png?download=1"
+        if job.state == DONE:
+            target = {"video": f"result.{job.options.get('container')}", "batch": "result.zip"}
+            name = target.get(job.kind, "result.png")
+            links["result"] = f"{base}/{name}"
+            links["download"] = f"{base}/{name}?download=1"
             links["thumb"] = f"{base}/thumb.png"
         return cls(
             id=job.id,
@@ -89,6 +118,10 @@ class JobView(BaseModel):
             progress=progress,
             result=result,
             links=links,
+            kind=job.kind,  # type: ignore[arg-type]
+            options=job.options,
+            items=items,
+            outcome={k: v for k, v in job.outcome.items() if k != "item_states"},
         )
 
 
@@ -114,6 +147,12 @@ class Limits(BaseModel):
     max_queued: int
     max_size: int
     max_steps: int
+    max_video_bytes: int = Field(description="largest uploaded clip")
+    max_clip_seconds: float = Field(description="longest part of a clip a video job paints")
+    max_clip_pixels: int = Field(description="largest clip frame, width x height")
+    max_batch_items: int = Field(description="photos in a batch")
+    max_batch_bytes: int = Field(description="a batch's photos together, unpacked")
+    max_job_seconds: float = Field(description="a job running longer fails")
 
 
 class ServerInfo(BaseModel):

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,11 +39,21 @@ CREATE TABLE IF NOT EXISTS jobs (
     total INTEGER NOT NULL DEFAULT 0,
     seconds REAL,
     width INTEGER,
-    height INTEGER
+    height INTEGER,
+    kind TEXT NOT NULL DEFAULT 'image',
+    options TEXT NOT NULL DEFAULT '{}',
+    outcome TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
 """
-_SCHEMA_VERSION = 1
+# Version 2 added what a video or batch job needs: its kind, its own options and what it left.
+_ADDED_IN_2 = (
+    "ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'image'",
+    "ALTER TABLE jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE jobs ADD COLUMN outcome TEXT NOT NULL DEFAULT '{}'",
+)
+_SCHEMA_VERSION = 2
+IMAGE, VIDEO, BATCH = "image", "video", "batch"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,9 @@ class Job:
     seconds: float | None
     width: int | None
     height: int | None
+    kind: str = IMAGE  # image, video or batch
+    options: dict[str, Any] = field(default_factory=dict)  # a video's or batch's own choices
+    outcome: dict[str, Any] = field(default_factory=dict)  # e.g. a batch's failed items, a video's notes
 
     @property
     def final(self) -> bool:
@@ -73,6 +86,8 @@ class Job:
     def from_row(cls, row: sqlite3.Row) -> Job:
         values = dict(row)
         values["settings"] = json.loads(values["settings"])
+        values["options"] = json.loads(values["options"])
+        values["outcome"] = json.loads(values["outcome"])
         values["cancel_requested"] = bool(values["cancel_requested"])
         return cls(**values)
 
@@ -93,6 +108,9 @@ class JobStore:
         if version > _SCHEMA_VERSION:
             raise RuntimeError(f"{path} was written by a newer brushwork (schema {version})")
         with self._write_lock:
+            if version == 1:
+                for statement in _ADDED_IN_2:
+                    db.execute(statement)
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
@@ -167,15 +185,33 @@ class JobStore:
 
     # ----------------------------------------------------------------------------------------- writes
 
-    def add(self, job_id: str, style: str, settings: dict[str, Any], max_queued: int) -> Job | None:
+    def add(
+        self,
+        job_id: str,
+        style: str,
+        settings: dict[str, Any],
+        max_queued: int,
+        *,
+        kind: str = IMAGE,
+        options: dict[str, Any] | None = None,
+    ) -> Job | None:
         """Queue a new job; None when ``max_queued`` jobs are already waiting."""
         with self._transaction() as db:
             (queued,) = db.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (QUEUED,)).fetchone()
             if queued >= max_queued:
                 return None
             db.execute(
-                "INSERT INTO jobs (id, state, created, style, settings) VALUES (?, ?, ?, ?, ?)",
-                (job_id, QUEUED, time.time(), style, json.dumps(settings, sort_keys=True)),
+                "INSERT INTO jobs (id, state, created, style, settings, kind, options) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    QUEUED,
+                    time.time(),
+                    style,
+                    json.dumps(settings, sort_keys=True),
+                    kind,
+                    json.dumps(options or {}, sort_keys=True),
+                ),
             )
         job = self.get(job_id)
         assert job is not None
@@ -205,6 +241,7 @@ class JobStore:
         total: int = 0,
         seconds: float | None = None,
         size: tuple[int, int] | None = None,
+        outcome: dict[str, Any] | None = None,
     ) -> None:
         """Record the end of a running job."""
         assert state in FINAL_STATES
@@ -212,8 +249,20 @@ class JobStore:
         with self._transaction() as db:
             db.execute(
                 "UPDATE jobs SET state = ?, finished = ?, error = ?, done = ?, total = ?, seconds = ?, "
-                "width = ?, height = ? WHERE id = ? AND state = ?",
-                (state, time.time(), error, done, total, seconds, width, height, job_id, RUNNING),
+                "width = ?, height = ?, outcome = ? WHERE id = ? AND state = ?",
+                (
+                    state,
+                    time.time(),
+                    error,
+                    done,
+                    total,
+                    seconds,
+                    width,
+                    height,
+                    json.dumps(outcome or {}, sort_keys=True),
+                    job_id,
+                    RUNNING,
+                ),
             )
 
     def release(self, job_id: str) -> None:
@@ -236,6 +285,18 @@ class JobStore:
             )
             db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = ?", (job_id, RUNNING))
         return self.get(job_id)
+
+    def finished_oldest_first(self) -> list[Job]:
+        """Jobs that are done, failed or cancelled, the longest finished first (what retention removes)."""
+        rows = (
+            self._db()
+            .execute(
+                "SELECT * FROM jobs WHERE state IN (?, ?, ?) ORDER BY COALESCE(finished, created), rowid",
+                (DONE, FAILED, CANCELLED),
+            )
+            .fetchall()
+        )
+        return [Job.from_row(row) for row in rows]
 
     def delete(self, job_id: str) -> DeleteOutcome:
         with self._transaction() as db:

@@ -66,6 +66,8 @@ class VideoProgress:
     painted: int  # frames painted by this run
     reused: int  # frames found finished in the work folder
     elapsed: float  # seconds since stylize_video() started
+    # the frame this run just painted, (H, W, 3) uint8 RGB; None for a reused frame and when encoding
+    frame: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,7 @@ class _Run:
         self.done = self.painted = self.reused = 0
         self.last_time = 0.0
 
-    def report(self, stage: Literal["painting", "encoding"]) -> None:
+    def report(self, stage: Literal["painting", "encoding"], frame: RGB8 | None = None) -> None:
         if self.callback is not None:
             self.callback(
                 VideoProgress(
@@ -346,6 +348,7 @@ class _Run:
                     painted=self.painted,
                     reused=self.reused,
                     elapsed=time.perf_counter() - self.started,
+                    frame=frame,
                 )
             )
 
@@ -370,7 +373,7 @@ class _Run:
             self.recent_inputs.append(current)
             self.last_time = frame.time
             self.done += 1
-            self.report("painting")
+            self.report("painting", previous_output)
         self._check_count()
 
     def _check_count(self) -> None:

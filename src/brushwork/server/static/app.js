@@ -599,7 +599,12 @@ async function refreshHistory() {
     img.alt = `Job ${job.id.slice(0, 8)}`;
     img.loading = "lazy";
     open.append(img);
-    open.addEventListener("click", async () => follow(await api(job.links.job)));
+    open.addEventListener("click", async () => {
+      const shown = await api(job.links.job);
+      if (shown.kind !== "image" && window.openMediaJob) { window.openMediaJob(shown); return; } // media.js
+      if (window.showTab) window.showTab("photo");
+      follow(shown);
+    });
     const meta = document.createElement("div");
     meta.className = "meta";
     const label = document.createElement("span");
