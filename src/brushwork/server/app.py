@@ -70,6 +70,7 @@ from brushwork.server.files import JobFiles, is_job_id, new_job_id
 from brushwork.server.finish import DENOISE_MAX_PIXELS, FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
+from brushwork.server.intake import refuse_unknown_fields, save_upload
 from brushwork.server.media_routes import add_media_routes, make_room
 from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
@@ -82,7 +83,6 @@ log = logging.getLogger(__name__)
 EVENT_POLL_SECONDS = 0.25
 EVENT_KEEPALIVE_SECONDS = 15.0
 DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image takes ~240 MB as floats
-COPY_CHUNK = 1024 * 1024
 MAX_PAGE = 200  # jobs listed at most per request
 INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
 MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
@@ -573,6 +573,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
         operation_id="job_events",
         responses=answers(
             404,
+            429,
             s200={"content": {"text/event-stream": {"schema": JOB_EVENT}}, "description": "job, then end"},
         ),
         response_class=StreamingResponse,
@@ -645,7 +646,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     @app.get(
         "/api/jobs/{job_id}/content.png",
         operation_id="job_content",
-        responses=answers(404, s200={**PNG, "description": "a small copy of the photo"}),
+        responses=answers(404, 409, s200={**PNG, "description": "a small copy of the photo"}),
         response_class=Response,
     )
     def content_thumb(job_id: str) -> Response:
@@ -656,7 +657,7 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
     @app.get(
         "/api/jobs/{job_id}/style.png",
         operation_id="job_style",
-        responses=answers(404, s200={**PNG, "description": "a small copy of the painting it was given"}),
+        responses=answers(404, 409, s200={**PNG, "description": "a small copy of the painting it was given"}),
         response_class=Response,
     )
     def style_thumb(job_id: str) -> Response:
@@ -813,32 +814,15 @@ ADJUST_FIELDS = frozenset(("image", *FINISHING_FIELDS))
 
 
 async def _known_job_fields(request: Request) -> None:
-    await _known_fields(request, JOB_FIELDS)
+    await refuse_unknown_fields(request, JOB_FIELDS)
 
 
 async def _known_preview_fields(request: Request) -> None:
-    await _known_fields(request, PREVIEW_FIELDS)
+    await refuse_unknown_fields(request, PREVIEW_FIELDS)
 
 
 async def _known_adjust_fields(request: Request) -> None:
-    await _known_fields(request, ADJUST_FIELDS)
-
-
-async def _known_fields(request: Request, fields: frozenset[str]) -> None:
-    """Refuse form fields the API does not know, so that a typo (``strenght``) is not silently lost,
-    and fields given twice or empty, which FastAPI would read as the last one or as left out."""
-    form = await request.form()  # parsed once per request; the endpoint's parameters reuse it
-    unknown = sorted(set(form.keys()) - fields)
-    if unknown:
-        known = ", ".join(sorted(fields))
-        raise HTTPException(422, f"unknown form field(s) {', '.join(unknown)}; the fields are: {known}")
-    names = [name for name, _ in form.multi_items()]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise HTTPException(422, f"form field(s) {', '.join(twice)} given more than once")
-    empty = sorted(name for name, value in form.multi_items() if value == "")
-    if empty:
-        raise HTTPException(422, f"empty form field(s) {', '.join(empty)}: leave a field out for its default")
+    await refuse_unknown_fields(request, ADJUST_FIELDS)
 
 
 def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:
@@ -915,17 +899,7 @@ def _check_finishing(settings: Settings) -> None:
 
 
 def _save_upload(server: Server, upload: UploadFile, target: Path, what: str) -> None:
-    limit = server.config.max_upload_bytes
-    if upload.size is not None and upload.size > limit:
-        raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
-    copied = 0
-    upload.file.seek(0)
-    with open(target, "wb") as out:
-        while chunk := upload.file.read(COPY_CHUNK):
-            copied += len(chunk)
-            if copied > limit:
-                raise HTTPException(413, f"{what} is larger than the limit of {limit} bytes")
-            out.write(chunk)
+    save_upload(upload, target, server.config.max_upload_bytes, what)
 
 
 def _thumbnail(server: Server, source: Path, target: Path, what: str, min_side: int = 1) -> None:

@@ -1,8 +1,8 @@
 """Receiving what the video and batch routes are sent: the shared settings form (every field bounded,
 with a default rather than "absent"), uploads copied under a byte limit, pictures checked and shrunk.
 
-The image routes in ``app.py`` have their own older helpers for the same steps; these ones raise
-:class:`starlette.exceptions.HTTPException` with the statuses the module docs of ``app.py`` list.
+The image routes in ``app.py`` use the form check and the upload copy too; every helper raises
+:class:`starlette.exceptions.HTTPException` with a status the schema lists (server/contract.py).
 """
 
 from __future__ import annotations
@@ -101,13 +101,24 @@ COMMON_FIELDS = (
 )  # fmt: skip
 
 
-async def refuse_unknown_fields(request: Request, fields: frozenset[str]) -> None:
-    """422 for form fields the route does not know, so that a typo is not silently lost."""
+async def refuse_unknown_fields(
+    request: Request, fields: frozenset[str], lists: frozenset[str] = frozenset()
+) -> None:
+    """422 for form fields the route does not know, so that a typo (``strenght``) is not silently
+    lost, and for fields given empty or more than once (but ``lists``), which FastAPI would read as
+    left out or as the last one."""
     form = await request.form()  # parsed once per request; the endpoint's parameters reuse it
     unknown = sorted(set(form.keys()) - fields)
     if unknown:
         known = ", ".join(sorted(fields))
         raise HTTPException(422, f"unknown form field(s) {', '.join(unknown)}; the fields are: {known}")
+    names = [name for name, _ in form.multi_items()]
+    twice = sorted({name for name in names if names.count(name) > 1} - lists)
+    if twice:
+        raise HTTPException(422, f"form field(s) {', '.join(twice)} given more than once")
+    empty = sorted({name for name, value in form.multi_items() if value == ""})
+    if empty:
+        raise HTTPException(422, f"empty form field(s) {', '.join(empty)}: leave a field out for its default")
 
 
 def make_settings(chosen: dict[str, Any]) -> Settings:
