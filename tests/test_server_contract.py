@@ -64,27 +64,30 @@ def post(client: TestClient, path: str, upload: str, **fields: Any) -> tuple[int
     return response.status_code, response.json()["error"]
 
 
-def test_a_new_job_links_to_every_operation_on_a_job(schema: dict[str, Any]) -> None:
-    links = schema["paths"]["/api/jobs"]["post"]["responses"]["201"]["links"]
+@pytest.mark.parametrize("path", ["/api/jobs", "/api/videos", "/api/batches"])
+def test_a_new_job_links_to_every_operation_on_a_job(schema: dict[str, Any], path: str) -> None:
+    created = schema["paths"][path]["post"]["responses"]["201"]
     per_job = {op["operationId"] for path, _, op in operations(schema) if "{job_id}" in path}
-    assert len(JOB_OPERATIONS) == 9 and set(links) == set(JOB_OPERATIONS) == per_job
-    for name, link in links.items():
+    assert len(JOB_OPERATIONS) == 13 and set(created["links"]) == set(JOB_OPERATIONS) == per_job
+    for name, link in created["links"].items():
         assert link == {"operationId": name, "parameters": {"job_id": "$response.body#/id"}} | {
             "description": link["description"]
         }
-    assert schema["paths"]["/api/jobs"]["post"]["responses"]["201"]["content"]["application/json"][
-        "schema"
-    ] == {"$ref": "#/components/schemas/JobView"}
+    assert created["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JobView"}
+    assert "Location" in created["headers"]
 
 
 def test_left_out_is_absent_never_null_and_forms_take_only_their_fields(schema: dict[str, Any]) -> None:
-    for path in ("/api/jobs", "/api/preview", "/api/adjust"):
+    for path in ("/api/jobs", "/api/preview", "/api/adjust", "/api/videos", "/api/batches"):
         body = form(schema, path)
         assert body["additionalProperties"] is False
         for name, field in body["properties"].items():
             assert "null" not in str(field), (path, name, field)
             if field.get("contentMediaType") == "application/octet-stream":
                 assert field["format"] == "binary" and field["minLength"] == 1, (path, name)
+            elif field["type"] == "array" and "contentMediaType" in field["items"]:
+                assert field["items"]["format"] == "binary" and field["items"]["minLength"] == 1, (path, name)
+                assert field["minItems"] == 1 and "bytes" in field["description"], (path, name)
             elif field["type"] in ("integer", "number"):
                 assert {"minimum", "maximum"} <= set(field), (path, name, field)  # every number is bounded
     for path, _, operation in operations(schema):
@@ -134,7 +137,15 @@ def test_the_job_list_refuses_offsets_beyond_its_bound(client: TestClient, schem
     assert too_far.status_code == 422 and "offset" in too_far.json()["error"]
 
 
-ROUTES = {"/api/jobs": "content", "/api/preview": "content", "/api/adjust": "image"}
+ROUTES = {
+    "/api/jobs": "content",
+    "/api/preview": "content",
+    "/api/adjust": "image",
+    "/api/videos": "video",
+    "/api/batches": "photos",
+}
+# Fields that a choice needs beside it (the video and batch forms default to the fast engine).
+COMPANIONS = {"quality": {"method": "optimize"}}
 
 
 @pytest.mark.parametrize("path", sorted(ROUTES))
@@ -162,10 +173,10 @@ def test_each_choice_in_the_schema_is_the_servers(
     upload = ROUTES[path]
     for name, field in form(schema, path)["properties"].items():
         for choice in field.get("enum", []):
-            status, error = post(client, path, upload, **{name: choice})
+            status, error = post(client, path, upload, **COMPANIONS.get(name, {}), **{name: choice})
             assert status == 400, (name, choice, error)
         if "enum" in field:
-            for wrong in ("none", "off", "whole", "nope"):
+            for wrong in {"none", "off", "whole", "nope"} - set(field["enum"]):
                 assert post(client, path, upload, **{name: wrong})[0] == 422, (name, wrong)
 
 
@@ -220,6 +231,14 @@ def test_empty_or_repeated_fields_are_refused(client: TestClient) -> None:
         files=[*files, ("style_id", (None, b"kandinsky")), ("style_id", (None, b"starry_night"))],
     )
     assert twice.status_code == 422 and "style_id given more than once" in twice.json()["error"]
+    for path, upload in (("/api/videos", "video"), ("/api/batches", "photos")):
+        styles = [("style_id", (None, b"kandinsky")), ("style_id", (None, b"starry_night"))]  # a list
+        sent = [(upload, ("x.png", NOT_AN_IMAGE)), *styles]
+        assert client.post(path, files=sent).status_code == 400, path  # the upload is not usable
+        twice = client.post(path, files=[*sent, ("seed", (None, b"1")), ("seed", (None, b"2"))])
+        assert twice.status_code == 422 and "seed given more than once" in twice.json()["error"], path
+        empty = client.post(path, files=[*sent, ("hue", (None, b""))])
+        assert empty.status_code == 422 and "empty form field(s) hue" in empty.json()["error"], path
 
 
 def test_max_steps_bounds_every_scale_of_a_job(client: TestClient) -> None:
@@ -233,3 +252,40 @@ def test_max_steps_bounds_every_scale_of_a_job(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     settings = response.json()["settings"]
     assert settings["quality"] == "high" and settings["coarse_steps"] == 3 and settings["steps"] == 3
+
+
+@pytest.mark.parametrize("path", ["/api/videos", "/api/batches"])
+@pytest.mark.parametrize(
+    ("fields", "valid"),
+    [
+        ([("style_id", "kandinsky")], True),
+        ([("style_id", "kandinsky"), ("style_id", "the_scream"), ("style", "upload")], True),  # lists
+        ([], False),  # no painting
+        ([("style_id", "kandinsky")] * 5 + [("style", "upload")] * 4, False),  # nine paintings
+        ([("style_id", "kandinsky"), ("quality", "draft")], False),  # quality needs the optimizer
+        ([("style_id", "kandinsky"), ("quality", "draft"), ("method", "optimize")], True),
+        ([("style_id", "kandinsky"), ("invert_mask", "true")], False),  # inverting the whole picture
+        ([("style_id", "kandinsky"), ("invert_mask", "true"), ("mask_mode", "subject")], True),
+    ],
+)
+def test_the_media_forms_rules_are_the_servers(
+    client: TestClient, schema: dict[str, Any], path: str, fields: list[tuple[str, str]], valid: bool
+) -> None:
+    import jsonschema
+
+    upload = ROUTES[path]
+    files: list[tuple[str, Any]] = [(upload, ("x.png", NOT_AN_IMAGE))]
+    body: dict[str, Any] = {upload: ["file"] if upload == "photos" else "file"}
+    for name, value in fields:
+        if value == "upload":
+            files.append((name, ("x.png", NOT_AN_IMAGE)))
+        else:
+            files.append((name, (None, value.encode())))
+        typed: Any = {"true": True}.get(value, int(value) if value.isdigit() else value)
+        if name in ("style", "style_id"):
+            body.setdefault(name, []).append("file" if value == "upload" else typed)
+        else:
+            body[name] = typed
+    assert jsonschema.Draft202012Validator(form(schema, path)).is_valid(body) is valid, body
+    response = client.post(path, files=files)
+    assert response.status_code == (400 if valid else 422), response.text

@@ -145,8 +145,9 @@ def test_a_clip_keeps_every_frame_and_its_audio(client: TestClient, clip: Path) 
     assert preview.status_code == 200 and Image.open(io.BytesIO(preview.content)).size == (64, 48)
     assert client.get(job["links"]["thumb"]).status_code == 200
     assert client.get(job["links"]["content"]).status_code == 200  # the first frame
-    assert client.get(f"/api/jobs/{job['id']}/result.webm").status_code == 404
-    assert client.get(f"/api/jobs/{job['id']}/result.zip").status_code == 404
+    # 409: the job exists, but has no such result (404 means only "no such job")
+    assert client.get(f"/api/jobs/{job['id']}/result.webm").status_code == 409
+    assert client.get(f"/api/jobs/{job['id']}/result.zip").status_code == 409
 
 
 def test_the_container_is_chosen_when_the_job_is_made(client: TestClient, clip: Path) -> None:
@@ -157,7 +158,7 @@ def test_the_container_is_chosen_when_the_job_is_made(client: TestClient, clip: 
     assert job["links"]["result"].endswith("/result.webm") and result.headers["content-type"] == "video/webm"
     frames, size, _ = frames_and_audio(result.content)
     assert (frames, size) == (3, (32, 24))  # 0.125 s at 24 fps, long side 32
-    assert client.get(f"/api/jobs/{job['id']}/result.mp4").status_code == 404
+    assert client.get(f"/api/jobs/{job['id']}/result.mp4").status_code == 409
 
 
 def test_the_events_count_frames_and_show_the_latest_one(

@@ -31,22 +31,27 @@ from brushwork.server.schemas import ErrorBody
 
 FORM = "multipart/form-data"
 RULES_KEY = "x-brushwork-form-rules"  # carries form_rules() from a route to finish_schema(), which removes it
+BYTES_KEY = "x-brushwork-bytes"  # a file field's size limit, when not the server's --max-upload-mb
 JOB_ID_PATTERN = "^[0-9a-f]{32}$"
 UNSAFE_METHODS = ("post", "put", "patch", "delete")
 
 ERROR_TEXT: dict[int, str] = {
-    400: "an upload is not a usable image (not an image, damaged, empty, over the pixel limit, a painting "
-    "under 16 pixels on its short side, a mask that paints nowhere, a photo without the faces asked "
-    "for), the body is not valid multipart, or the Host header is not this machine's",
+    400: "an upload is not a usable image, clip or zip (not one, damaged, empty, over the pixel limit, a "
+    "painting under 16 pixels on its short side, a mask that paints nowhere, a photo without the faces "
+    "asked for, an unsafe zip member, a clip with no frames after start), the body is not valid "
+    "multipart, or the Host header is not this machine's",
     401: "a token is needed and was missing or wrong",
     403: "a cross-origin browser request that would change something",
     404: "no such job (or no such path)",
-    409: "not possible in the job's state (e.g. its result before it is done)",
-    413: "an uploaded file, a picture or the whole request is larger than the limit",
+    409: "not possible in the job's state or kind (e.g. its result before it is done, a video's clip "
+    "from a still)",
+    413: "an uploaded file, a picture, a clip (length, frame size), a batch (photos, bytes unpacked) or "
+    "the whole request is larger than its limit, or an upload larger than the disk quota",
     422: "a field is missing, malformed, out of range or unknown, or fields that exclude each other "
     "were given together",
-    429: "too busy: the queue is full, or too many previews or adjustments are waiting",
-    503: "the fast engine is not installed",
+    429: "too busy: the queue is full, the disk quota is taken by unfinished jobs, or too many previews, "
+    "adjustments or event streams are open",
+    503: "the server lacks an optional part (the fast engine, or the video extra)",
 }
 # What the guard in front of every route may answer (guard.py), whatever the route.
 GUARD_TEXT: dict[int, str] = {
@@ -67,6 +72,10 @@ JOB_OPERATIONS = (
     "job_style",
     "cancel_job",
     "delete_job",
+    "video_result_mp4",
+    "video_result_webm",
+    "video_result_mkv",
+    "batch_result",
 )
 
 
@@ -127,6 +136,22 @@ def any_of(*fields: str) -> dict[str, Any]:
     return {"anyOf": [{"required": [field]} for field in fields]}
 
 
+def upload_limit(limit: int) -> dict[str, Any]:
+    """For :func:`form_rules`: a file field (or list of files) whose size limit is ``limit`` bytes,
+    not the server's limit for one upload."""
+    return {BYTES_KEY: limit}
+
+
+def at_most_together(first: str, second: str, most: int) -> dict[str, Any]:
+    """The list fields ``first`` and ``second`` hold at most ``most`` items together."""
+    return {
+        "anyOf": [
+            {"properties": {first: {"maxItems": count}, second: {"maxItems": most - count}}}
+            for count in range(most + 1)
+        ]
+    }
+
+
 def form_rules(*rules: dict[str, Any], **fields: dict[str, Any]) -> dict[str, Any]:
     """``openapi_extra`` for a route whose form has rules across fields (all must hold), and the
     schema of fields that a route's annotations cannot give: ranges that depend on the server's
@@ -147,10 +172,16 @@ def finish_schema(schema: dict[str, Any], *, token: bool, max_upload_bytes: int)
             body = operation.get("requestBody", {}).get("content", {}).get(FORM)
             if body is not None:
                 form = components[body["schema"]["$ref"].rsplit("/", 1)[1]]
-                for field in form["properties"].values():
+                for name, field in form["properties"].items():
                     _absent_not_null(field)
+                    limit = extra["fields"].get(name, {}).pop(BYTES_KEY, None)
                     if field.get("contentMediaType") == "application/octet-stream":  # a file
-                        _file_field(field, max_upload_bytes)
+                        _file_field(field, limit or max_upload_bytes)
+                    elif field.get("items", {}).get("contentMediaType") == "application/octet-stream":
+                        field["items"].update(format="binary", minLength=1)  # files, each not empty
+                        if limit is None:  # else the route says how its limit applies
+                            each = f"(each at most {max_upload_bytes} bytes: 413 beyond)"
+                            _add(field, {"description": each})
                 for name, added in extra["fields"].items():
                     _add(form["properties"][name], added)
                 form["additionalProperties"] = False

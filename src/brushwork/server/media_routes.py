@@ -15,15 +15,26 @@ from starlette.exceptions import HTTPException
 
 from brushwork.server import files as names
 from brushwork.server.batch_intake import BATCH_FIELDS, BatchChoice, receive_batch
+from brushwork.server.contract import (
+    answers,
+    any_of,
+    at_most_together,
+    between,
+    form_rules,
+    job_links,
+    unless,
+    upload_limit,
+)
 from brushwork.server.files import new_job_id
 from brushwork.server.gallery import GALLERY
-from brushwork.server.intake import CommonForm, common_form, make_settings, refuse_unknown_fields
-from brushwork.server.schemas import ErrorBody, JobView
+from brushwork.server.intake import MAX_SEED, CommonForm, common_form, make_settings, refuse_unknown_fields
+from brushwork.server.schemas import JobView
 from brushwork.server.store import BATCH, QUEUED, VIDEO
 from brushwork.server.video_intake import CONTAINERS, VIDEO_FIELDS, VideoChoice, receive_video
 
 if TYPE_CHECKING:
     from brushwork.server.app import Server
+    from brushwork.server.config import ServerConfig
 
 if TYPE_CHECKING:
     StyleId = str
@@ -32,39 +43,60 @@ else:
 MAX_SECONDS = 24 * 3600.0
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        400: "an upload is not a usable image, clip or zip",
-        401: "token missing or wrong",
-        404: "no such job, or no such result",
-        413: "an upload, the clip or the batch is larger than this server's limits",
-        422: "a setting is missing or out of range",
-        429: "the queue or the disk quota is full",
-        503: "the server has no video support (the video extra)",
-    }
-    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
+REGIONS = ("subject", "background", "faces")  # the mask modes that paint part of a picture
+MAX_STYLES = 8  # paintings a video or batch job takes
+LISTS = frozenset(("style", "style_id", "photos"))  # the form fields that may be given more than once
+STRING = {"type": "string"}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+CREATED = {
+    "description": "the job, queued",
+    "headers": {"Location": {"description": "the job's URL", "schema": STRING}},
+    "links": job_links("$response.body#/id"),
+}
 
 
-CREATE_ERRORS = _errors(400, 401, 413, 422, 429)
-VIDEO_ERRORS = _errors(400, 401, 413, 422, 429, 503)
-RESULT_ERRORS = _errors(401, 404)
+def _media_rules(config: "ServerConfig", **fields: dict[str, Any]) -> dict[str, Any]:
+    """The rules of the video and batch forms: one to eight paintings (uploaded or bundled); quality
+    only with the optimizer (these forms default to the fast engine); inverting needs a region."""
+    return form_rules(
+        any_of("style", "style_id"),
+        at_most_together("style", "style_id", MAX_STYLES),
+        unless(
+            {"required": ["method"], "properties": {"method": {"const": "optimize"}}},
+            {"properties": {"quality": {"const": "normal"}}},
+        ),
+        unless(
+            {"properties": {"invert_mask": {"const": False}}},  # absent or false
+            {
+                "required": ["mask_mode"],
+                "properties": {"mask_mode": {"enum": ["subject", "background", "faces"]}},
+            },
+        ),
+        style={"minItems": 1, "maxItems": MAX_STYLES},
+        style_id={"minItems": 1, "maxItems": MAX_STYLES},
+        size=between(16, config.max_size),
+        seed=between(0, MAX_SEED),
+        **fields,
+    )
 
 
 def add_media_routes(app: FastAPI, server: "Server") -> None:
     config = server.config
 
     async def known_video_fields(request: Request) -> None:
-        await refuse_unknown_fields(request, VIDEO_FIELDS)
+        await refuse_unknown_fields(request, VIDEO_FIELDS, LISTS)
 
     async def known_batch_fields(request: Request) -> None:
-        await refuse_unknown_fields(request, BATCH_FIELDS)
+        await refuse_unknown_fields(request, BATCH_FIELDS, LISTS)
 
     @app.post(
         "/api/videos",
+        operation_id="create_video",
         status_code=201,
         response_model=JobView,
-        responses=VIDEO_ERRORS,
+        responses=answers(400, 413, 422, 429, 503, s201=CREATED),
         dependencies=[Depends(known_video_fields)],
+        openapi_extra=_media_rules(config, video=upload_limit(config.max_video_bytes)),
     )
     def create_video(
         request: Request,
@@ -103,10 +135,21 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
 
     @app.post(
         "/api/batches",
+        operation_id="create_batch",
         status_code=201,
         response_model=JobView,
-        responses=CREATE_ERRORS,
+        responses=answers(400, 413, 422, 429, s201=CREATED),
         dependencies=[Depends(known_batch_fields)],
+        openapi_extra=_media_rules(
+            config,
+            photos={
+                "minItems": 1,
+                "description": f"(a zip, or photos each at most {config.max_upload_bytes} bytes; at most "
+                f"{config.max_batch_items} photos and {config.max_batch_bytes} bytes together, unpacked: "
+                "413 beyond)",
+                **upload_limit(config.max_batch_bytes),
+            },
+        ),
     )
     def create_batch(
         request: Request,
@@ -141,8 +184,11 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
 
     @app.get(
         "/api/jobs/{job_id}/result.zip",
+        operation_id="batch_result",
         response_class=FileResponse,
-        responses={**RESULT_ERRORS, 200: {"content": {"application/zip": {}}, "description": "the batch"}},
+        responses=answers(
+            404, 409, s200={"content": {"application/zip": BINARY}, "description": "the batch"}
+        ),
     )
     def batch_result(job_id: str) -> FileResponse:
         """A finished batch: one painting per photo and style, and ``_brushwork/ledger.jsonl``."""
@@ -155,15 +201,16 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
 def _add_video_result(app: FastAPI, server: "Server", extension: str, media_type: str) -> None:
     @app.get(
         f"/api/jobs/{{job_id}}/result.{extension}",
+        operation_id=f"video_result_{extension}",
         response_class=FileResponse,
-        responses={**RESULT_ERRORS, 200: {"content": {media_type: {}}, "description": "the video"}},
+        responses=answers(404, 409, s200={"content": {media_type: BINARY}, "description": "the video"}),
         name=f"video_result_{extension}",
         description=f"A finished video job's clip, made as .{extension}: every frame, and the sound.",
     )
     def video_result(job_id: str) -> FileResponse:
         view = server.view(job_id)
         if view.kind == VIDEO and view.options.get("container") != extension:
-            raise HTTPException(404, f"this job's video is result.{view.options.get('container')}")
+            raise HTTPException(409, f"this job's video is result.{view.options.get('container')}")
         name = names.result_video(extension)
         return _result_file(server, view, VIDEO, name, media_type, f"brushwork-{job_id[:8]}.{extension}")
 
@@ -172,20 +219,20 @@ def _result_file(
     server: "Server", view: JobView, kind: str, name: str, media_type: str, download: str
 ) -> FileResponse:
     if view.kind != kind:
-        raise HTTPException(404, f"this job is a{'n' if view.kind == 'image' else ''} {view.kind} job")
+        raise HTTPException(409, f"this job is a{'n' if view.kind == 'image' else ''} {view.kind} job")
     if view.state != "done":
-        raise HTTPException(404, f"the job is {view.state}, there is no result")
+        raise HTTPException(409, f"the job is {view.state}, there is no result")
     path = server.files.path(view.id, name)
     if not path.is_file():
-        raise HTTPException(404, "the result is gone")
+        raise HTTPException(404, "no such job")  # the job is done, so it was deleted meanwhile
     return FileResponse(path, media_type=media_type, filename=download, headers={"Cache-Control": "private"})
 
 
 def _check_styles(style: list[UploadFile], style_id: list[str]) -> None:
     if not style and not style_id:
         raise HTTPException(422, "give one or more paintings (style) or bundled ones (style_id)")
-    if len(style) + len(style_id) > 8:
-        raise HTTPException(422, "at most 8 paintings a job")
+    if len(style) + len(style_id) > MAX_STYLES:
+        raise HTTPException(422, f"at most {MAX_STYLES} paintings a job")
 
 
 def _style_label(style_id: list[str]) -> str:
