@@ -239,6 +239,13 @@ def test_empty_or_repeated_fields_are_refused(client: TestClient) -> None:
         assert twice.status_code == 422 and "seed given more than once" in twice.json()["error"], path
         empty = client.post(path, files=[*sent, ("hue", (None, b""))])
         assert empty.status_code == 422 and "empty form field(s) hue" in empty.json()["error"], path
+    empty_photo = [
+        ("photos", ("a.png", NOT_AN_IMAGE)),
+        ("photos", ("b.png", b"")),
+        ("style_id", (None, b"kandinsky")),
+    ]
+    refused = client.post("/api/batches", files=empty_photo)  # each file in the schema has a byte at least
+    assert refused.status_code == 400 and "'b.png' is empty" in refused.json()["error"]
 
 
 def test_max_steps_bounds_every_scale_of_a_job(client: TestClient) -> None:

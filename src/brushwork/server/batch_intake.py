@@ -95,6 +95,8 @@ def _receive_files(server: Server, photos: list[UploadFile], target: Path) -> tu
     total = 0
     for upload in photos:
         name = safe_name(upload.filename or "photo", taken)
+        if upload.size == 0:  # the schema's files are never empty; an image type's would fail later
+            raise HTTPException(400, f"photos: {name!r} is empty")
         if PurePosixPath(name).suffix.lower() not in IMAGE_EXTENSIONS:
             skipped.append(name)
             continue

@@ -85,13 +85,14 @@ def receive_video(
 
 
 def _window_seconds(clip: float | None, start: float, duration: float) -> float:
-    """How long the painted part is; 422 when it is empty or cannot be known."""
+    """How long the painted part is; 400 when it is empty or cannot be known: the fields are valid,
+    but this clip cannot be used with them (422 is kept for fields the schema refuses)."""
     if clip is None:
         if duration == 0:
-            raise HTTPException(422, "the clip does not say how long it is: give a duration")
+            raise HTTPException(400, "the clip does not say how long it is: give a duration")
         return duration
     if start >= clip:
-        raise HTTPException(422, f"start is {start:g} s, but the clip is {clip:.2f} s long")
+        raise HTTPException(400, f"start is {start:g} s, but the clip is {clip:.2f} s long")
     left = clip - start
     return left if duration == 0 else min(duration, left)
 
