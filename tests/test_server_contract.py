@@ -180,6 +180,19 @@ def test_each_choice_in_the_schema_is_the_servers(
                 assert post(client, path, upload, **{name: wrong})[0] == 422, (name, wrong)
 
 
+@pytest.mark.parametrize("path", sorted(ROUTES))
+def test_a_yes_or_no_is_true_or_false_as_the_schema_says(
+    client: TestClient, schema: dict[str, Any], path: str
+) -> None:
+    upload = ROUTES[path]
+    for name, field in form(schema, path)["properties"].items():
+        if field.get("type") == "boolean":
+            assert post(client, path, upload, **{name: "false"})[0] == 400, (path, name)
+            for loose in ("1", "0", "on", "yes", "True"):  # pydantic alone reads these as booleans
+                status, error = post(client, path, upload, **{name: loose})
+                assert status == 422 and f"{name}: " in error, (path, name, loose, error)
+
+
 @pytest.mark.parametrize(
     ("fields", "valid"),
     [

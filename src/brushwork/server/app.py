@@ -70,7 +70,7 @@ from brushwork.server.files import JobFiles, is_job_id, new_job_id
 from brushwork.server.finish import DENOISE_MAX_PIXELS, FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
-from brushwork.server.intake import refuse_unknown_fields, save_upload
+from brushwork.server.intake import Yes, refuse_unknown_fields, save_upload
 from brushwork.server.media_routes import add_media_routes, make_room
 from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
 from brushwork.server.runner import Runner, thumbnail_size
@@ -727,8 +727,12 @@ def region_form(
             json_schema_extra=one_of(*MASK_MODES),
         ),
     ] = None,
-    invert_mask: Annotated[bool | None, Form(description="paint where the mask is black instead")] = None,
-    protect_faces: Annotated[bool | None, Form(description="detected faces keep most of the photo")] = None,
+    invert_mask: Annotated[
+        bool | None, Yes, Form(description="paint where the mask is black instead")
+    ] = None,
+    protect_faces: Annotated[
+        bool | None, Yes, Form(description="detected faces keep most of the photo")
+    ] = None,
 ) -> RegionForm:
     return RegionForm(mask, mask_mode, invert_mask, protect_faces)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Form, Request, UploadFile
+from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException
 
 from brushwork import imageio
@@ -29,6 +30,19 @@ Quality = Literal["draft", "normal", "high"]
 Method = Literal["fast", "optimize"]
 ColorChoice = Literal["none", "ycbcr", "lab"]
 Region = Literal["whole", "subject", "background", "faces"]
+
+
+def true_or_false(value: object) -> object:
+    """A form's yes or no is the text ``true`` or ``false``, as the schema's boolean says (pydantic
+    alone would also read 1, on, yes, t, ... and their opposites)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
+Yes = BeforeValidator(true_or_false)  # for a form field's Annotated: only true or false
 
 
 @dataclass(frozen=True)
@@ -76,8 +90,8 @@ def common_form(
     style_scale: Annotated[float, Form(ge=0.1, le=4, description="size of the brush strokes")] = 1.0,
     seed: Annotated[int, Form(ge=0, le=MAX_SEED, description="for repeatable results")] = 0,
     mask_mode: Annotated[Region, Form(description="paint the whole picture, the subject, ...")] = "whole",
-    invert_mask: Annotated[bool, Form(description="paint where the region is not")] = False,
-    protect_faces: Annotated[bool, Form(description="detected faces keep most of the photo")] = False,
+    invert_mask: Annotated[bool, Yes, Form(description="paint where the region is not")] = False,
+    protect_faces: Annotated[bool, Yes, Form(description="detected faces keep most of the photo")] = False,
     brightness: Annotated[float, _finishing("brightness", "factor, 1 = unchanged")] = 1.0,
     contrast: Annotated[float, _finishing("contrast", "factor, 1 = unchanged")] = 1.0,
     saturation: Annotated[float, _finishing("saturation", "factor, 1 = unchanged")] = 1.0,
