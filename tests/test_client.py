@@ -63,3 +63,9 @@ def test_each_plugin_carries_a_real_identical_copy(copy: str) -> None:
     assert path.read_bytes() == (ROOT / "src/brushwork/client.py").read_bytes(), (
         f"{copy} differs from src/brushwork/client.py: copy it again"
     )
+
+
+def test_a_yes_or_no_is_sent_as_the_api_reads_it() -> None:
+    body, _ = bc._multipart({"protect_faces": True, "invert_mask": False, "size": 64}, {})
+    assert b"\r\n\r\ntrue\r\n" in body and b"\r\n\r\nfalse\r\n" in body and b"\r\n\r\n64\r\n" in body
+    assert b"True" not in body and b"False" not in body  # the server refuses those (422)

@@ -105,7 +105,7 @@ def test_paint_follow_cancel_and_errors(start_server: StartServer, tmp_path: Pat
         client.follow(job["id"], lambda j: states.append(j["state"]), cancelled=lambda: "running" in states)
     assert client.job(job["id"])["state"] == "cancelled"
     assert client.cancel(job["id"])["state"] == "cancelled"  # again: no error, it has ended
-    with pytest.raises(bc.BrushworkError, match=r"the job is cancelled, there is no result \(HTTP 404\)"):
+    with pytest.raises(bc.BrushworkError, match=r"the job is cancelled, there is no result \(HTTP 409\)"):
         client.result(job["id"])
 
     # The server's refusals are one line each.

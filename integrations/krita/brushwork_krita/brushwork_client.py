@@ -301,7 +301,8 @@ def _multipart(fields: dict[str, Any], files: dict[str, bytes]) -> tuple[bytes, 
     parts = []
     for name, value in fields.items():
         header = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-        parts.append(header.encode() + str(value).encode("utf-8") + b"\r\n")
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)  # as the API reads
+        parts.append(header.encode() + text.encode("utf-8") + b"\r\n")
     for name, data in files.items():
         header = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
