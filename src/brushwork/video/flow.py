@@ -31,6 +31,8 @@ BOUNDARY_ABSOLUTE = 0.002
 
 
 def _gray(image: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    if image.dtype == np.uint16:
+        image = np.round(image / 257.0).astype(np.uint8)
     if image.dtype != np.uint8:
         image = np.clip(np.round(np.asarray(image, dtype=np.float32) * 255), 0, 255).astype(np.uint8)
     if image.ndim == 3:
