@@ -99,7 +99,9 @@ def main() -> None:
     first_frame = next(read_frames(args.clip)).rgb
     stylize(first_frame, [args.style], settings=Settings(method="fast", size=max(first_frame.shape[:2])))
     try:
-        runs = [(label, paint(args.clip, args.style, blend, scale, folder, args)) for label, blend, scale in RUNS]
+        runs = [
+            (label, paint(args.clip, args.style, blend, scale, folder, args)) for label, blend, scale in RUNS
+        ]
         window = Window(args.start, args.duration)
         frames = (frame.rgb for frame in read_frames(args.clip, window))
         floor = warping_error(frames, (frame.rgb for frame in read_frames(args.clip, window)))

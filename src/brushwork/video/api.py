@@ -50,8 +50,8 @@ from brushwork.video.temporal import (
     LONG_RANGE,
     Carry,
     Stabilizer,
-    carry,
     TemporalTerm,
+    carry,
     is_scene_cut,
     shrunk,
     start_image,
@@ -129,10 +129,10 @@ def stylize_video(
     temporal_blend: float = DEFAULT_BLEND,
     crf: int | None = None,
     bitrate: int | None = None,
-    codec: CodecRequest = CodecRequest(),
+    codec: CodecRequest | None = None,
     colour: dict[str, str | None] | None = None,
     fps: Fraction | float | None = None,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     flow_scale: float = FLOW_SCALE,
     restart: bool = False,
     keep_frames: bool = False,
@@ -176,6 +176,8 @@ def stylize_video(
             f"{changed} cannot be used on a video: trim or turn the clip in a video editor first"
         )
     window = Window(start, duration)
+    codec = codec or CodecRequest()
+    limits = limits or Limits()
     if not 0.1 <= flow_scale <= 1:
         raise SettingsError(f"flow scale must be between 0.1 and 1, got {flow_scale}")
     stabilizer = _stabilizer(temporal_blend)
@@ -187,7 +189,9 @@ def stylize_video(
     info = probe_input(video, rate)
     fmt = output_format(output, codec, info)
     _check_paths(video, output, fmt, style_list)
-    seconds = info.duration if window.duration is None else min(window.duration, info.duration or window.duration)
+    seconds = (
+        info.duration if window.duration is None else min(window.duration, info.duration or window.duration)
+    )
     check_limits(info.path, info.size, seconds, info.frames if window.whole else None, limits)
     tags = _colour(info.colour, colour)
     options = EncodeOptions(crf=crf, bitrate=bitrate, colour=tags)
@@ -269,7 +273,9 @@ def _frame_rate(fps: Fraction | float | None) -> Fraction | None:
 
 def _colour(source: ColourTags, names: dict[str, str | None] | None) -> ColourTags:
     names = names or {}
-    return source.overridden(names.get("primaries"), names.get("transfer"), names.get("matrix"), names.get("range"))
+    return source.overridden(
+        names.get("primaries"), names.get("transfer"), names.get("matrix"), names.get("range")
+    )
 
 
 def _stabilizer(blend: float) -> Stabilizer:
@@ -436,7 +442,9 @@ class _Run:
             else:
                 if previous_output is None and frame.index > 0:
                     previous_output = self.work.load(frame.index - 1)
-                previous_output = _quantized(step(frame.index, current, previous_input, previous_output), self.deep)
+                previous_output = _quantized(
+                    step(frame.index, current, previous_input, previous_output), self.deep
+                )
                 self.work.save(frame.index, previous_output)
                 self.painted += 1
             previous_input = current

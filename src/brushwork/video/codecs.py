@@ -40,7 +40,14 @@ CODEC_SPECS: dict[str, CodecSpec] = {
     "prores": CodecSpec(
         ("prores_ks",),
         ("prores",),
-        {"proxy": "proxy", "lt": "lt", "standard": "standard", "hq": "hq", "4444": "4444", "4444xq": "4444xq"},
+        {
+            "proxy": "proxy",
+            "lt": "lt",
+            "standard": "standard",
+            "hq": "hq",
+            "4444": "4444",
+            "4444xq": "4444xq",
+        },
         None,
     ),
     "dnxhr": CodecSpec(
@@ -191,9 +198,14 @@ def choose(
 def _prores_profile(name: str) -> str | None:
     """FFmpeg's ProRes profile name (``HQ``, ``XQ``, ...) as a --profile name."""
     key = name.lower().replace(" ", "")
-    return {"proxy": "proxy", "lt": "lt", "standard": "standard", "hq": "hq", "4444": "4444", "xq": "4444xq"}.get(
-        key
-    )
+    return {
+        "proxy": "proxy",
+        "lt": "lt",
+        "standard": "standard",
+        "hq": "hq",
+        "4444": "4444",
+        "xq": "4444xq",
+    }.get(key)
 
 
 def supported_formats(encoder: str) -> list[str]:

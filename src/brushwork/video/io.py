@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from brushwork.errors import UserInputError
-from brushwork.outputs import temp_path, write_atomically
+from brushwork.outputs import temp_path
 from brushwork.video import codecs
 from brushwork.video.codecs import Encoding
 from brushwork.video.safety import OPEN_OPTIONS
@@ -87,7 +87,11 @@ _FORMATS: dict[str, tuple[str, tuple[str, ...], str, str | None]] = {
     ".gif": ("gif", ("gif",), "rgb8", None),
 }
 FRAMES_FOLDER = OutputFormat(
-    container=None, codec=None, pix_fmt="rgb24", audio_codec=None, frames=FramesOutput("", "frame_%06d.png", 0)
+    container=None,
+    codec=None,
+    pix_fmt="rgb24",
+    audio_codec=None,
+    frames=FramesOutput("", "frame_%06d.png", 0),
 )
 
 
@@ -112,7 +116,9 @@ def output_format(
     extension = os.path.splitext(name.rstrip("/"))[1].lower()
     if is_pattern(name) or name.endswith(("/", os.sep)) or not extension or os.path.isdir(name):
         if request.codec is not None or request.profile is not None or request.pix_fmt is not None:
-            raise UserInputError(f"--codec, --profile and --pix-fmt are for videos, not image files ({name!r})")
+            raise UserInputError(
+                f"--codec, --profile and --pix-fmt are for videos, not image files ({name!r})"
+            )
         frames = frames_output(name, request.bit_depth)
         if not frames.bits:
             deep = source is not None and source.bits > 8
@@ -142,9 +148,11 @@ def output_format(
         )
         return OutputFormat(container, encoding.encoder, encoding.pix_fmt, audio_codec, encoding=encoding)
     if request.codec is not None or request.profile is not None or request.pix_fmt is not None:
-        raise UserInputError(f"cannot write {name!r}: {extension} has one codec; --codec is for .mp4, .mov, .mkv, .webm")
+        raise UserInputError(
+            f"cannot write {name!r}: {extension} has one codec; --codec is for .mp4, .mov, .mkv, .webm"
+        )
     for codec in fixed:
-        if _has_encoder(codec):
+        if codecs.has_encoder(codec):
             return OutputFormat(container, codec, pix_fmt, audio_codec)
     raise UserInputError(
         f"cannot write {name!r}: this FFmpeg build has none of the encoders {', '.join(fixed)}"
@@ -204,7 +212,7 @@ class VideoInfo:
     audio: tuple[AudioInfo, ...]
     pix_fmt: str = "yuv420p"
     bits: int = 8  # bits per sample of the source's pixels
-    colour: ColourTags = ColourTags()
+    colour: ColourTags = field(default_factory=ColourTags)
     timecode: str | None = None  # start timecode, HH:MM:SS:FF
     metadata: dict[str, str] = field(default_factory=dict)  # the container's, kept on the output
     stream_metadata: dict[str, str] = field(default_factory=dict)  # the video stream's, kept likewise
@@ -275,7 +283,7 @@ def _open(path: str) -> av.container.InputContainer:
         return av.open(path, "r", options=dict(OPEN_OPTIONS))
     except av.error.InvalidDataError as error:
         raise VideoReadError(f"cannot read {path!r}: {' '.join(str(error.strerror).split())}") from error
-    except av.error.ValueError as error:  # EINVAL: probing found no allowed demuxer
+    except av.error.ArgumentError as error:  # EINVAL: probing found no allowed demuxer
         raise VideoReadError(
             f"cannot read {path!r}: not a video or image format brushwork opens (playlists, "
             "concatenation lists and URLs are refused)"
@@ -286,9 +294,7 @@ def _open(path: str) -> av.container.InputContainer:
         raise
 
 
-def probe_input(
-    path: str | os.PathLike[str], fps: Fraction | None = None
-) -> VideoInfo:
+def probe_input(path: str | os.PathLike[str], fps: Fraction | None = None) -> VideoInfo:
     """:func:`probe` for a video file, or the same for an image sequence (a folder or a %d pattern)."""
     if is_sequence_input(path):
         return probe_sequence(find_sequence(path, fps or Fraction(24)))
@@ -535,7 +541,12 @@ def encode(
 
 
 def _write_frames(
-    source: VideoInfo, name: str, fmt: OutputFormat, window: Window, painted: Callable[[int], Pixels], count: int
+    source: VideoInfo,
+    name: str,
+    fmt: OutputFormat,
+    window: Window,
+    painted: Callable[[int], Pixels],
+    count: int,
 ) -> list[str]:
     """Image files, numbered from the source sequence's first frame number (else from 1), written into a
     hidden folder renamed into place once complete."""
@@ -550,7 +561,7 @@ def _write_frames(
     try:
         for index, number in enumerate(numbers):
             data = encoded_image(painted(index), fmt.frames.extension, fmt.frames.bits)
-            write_atomically(temp / (fmt.frames.pattern % number), lambda fh, data=data: fh.write(data))
+            (temp / (fmt.frames.pattern % number)).write_bytes(data)  # the folder is renamed when whole
         if target.is_dir():
             target.rmdir()  # only an empty folder is written into (checked before the run)
         os.replace(temp, target)
@@ -658,7 +669,11 @@ def _encode_sequence(
 
 
 def _keep_metadata(
-    output: av.container.OutputContainer, source: VideoInfo, fmt: OutputFormat, window: Window, notes: list[str]
+    output: av.container.OutputContainer,
+    source: VideoInfo,
+    fmt: OutputFormat,
+    window: Window,
+    notes: list[str],
 ) -> None:
     """The source's container metadata and its start timecode (moved on by the window's start)."""
     for key, value in source.metadata.items():

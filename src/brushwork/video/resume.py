@@ -147,7 +147,9 @@ class WorkFolder:
         data = np.fromfile(self.frame_path(index), dtype=np.uint8)
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if image is None or image.ndim != 3:
-            raise UserInputError(f"cannot read {self.frame_path(index)}: damaged; pass --restart to start over")
+            raise UserInputError(
+                f"cannot read {self.frame_path(index)}: damaged; pass --restart to start over"
+            )
         return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
     def save(self, index: int, rgb: npt.NDArray[Any]) -> None:

@@ -43,7 +43,9 @@ class Limits:
     max_frames: int = 500_000
 
 
-def check_limits(name: str, size: tuple[int, int], seconds: float | None, frames: int | None, limits: Limits) -> None:
+def check_limits(
+    name: str, size: tuple[int, int], seconds: float | None, frames: int | None, limits: Limits
+) -> None:
     width, height = size
     if width * height > limits.max_pixels:
         raise UserInputError(
@@ -52,7 +54,8 @@ def check_limits(name: str, size: tuple[int, int], seconds: float | None, frames
         )
     if seconds is not None and seconds > limits.max_seconds:
         raise UserInputError(
-            f"cannot read {name!r}: it lasts {seconds:.0f} s, more than the {limits.max_seconds:.0f} s allowed "
+            f"cannot read {name!r}: it lasts {seconds:.0f} s, more than the {limits.max_seconds:.0f} s "
+            "allowed "
             "(paint part of it with --start/--duration)"
         )
     if frames is not None and frames > limits.max_frames:

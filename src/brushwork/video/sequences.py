@@ -121,7 +121,10 @@ def read_image(path: str, *, deep: bool) -> Image:
     """One frame as RGB: uint16 when ``deep``, else uint8."""
     demuxer = IMAGE_FORMATS[os.path.splitext(path)[1].lower()][0]
     try:
-        with open(path, "rb") as fh, av.open(fh, "r", format=demuxer, options=dict(OPEN_OPTIONS)) as container:
+        with (
+            open(path, "rb") as fh,
+            av.open(fh, "r", format=demuxer, options=dict(OPEN_OPTIONS)) as container,
+        ):
             frame = next(container.decode(video=0))
             bits = frame.format.components[0].bits
             if demuxer == "exr_pipe":
@@ -171,19 +174,23 @@ def frames_output(path: str, bit_depth: int | None) -> FramesOutput:
     if is_pattern(path):
         folder, pattern = os.path.dirname(path) or ".", os.path.basename(path)
         if len(_PATTERN.findall(pattern)) != 1 or "%" in _PATTERN.sub("", pattern):
-            raise UserInputError(f"cannot write {path!r}: the frame pattern needs exactly one %d (such as %04d)")
+            raise UserInputError(
+                f"cannot write {path!r}: the frame pattern needs exactly one %d (such as %04d)"
+            )
     else:
         folder, pattern = path.rstrip("/" + os.sep) or path, "frame_%06d.png"
     extension = os.path.splitext(pattern)[1].lower()
     if extension not in WRITABLE:
         raise UserInputError(
-            f"cannot write {path!r}: frames can be written as {', '.join(WRITABLE)}, not {extension or 'no extension'!r}"
+            f"cannot write {path!r}: frames can be written as {', '.join(WRITABLE)}, "
+            f"not {extension or 'no extension'!r}"
         )
     allowed = (16, 32) if extension == ".exr" else (8, 16)
     bits = bit_depth if bit_depth is not None else 0
     if bits and bits not in allowed:
         raise UserInputError(
-            f"cannot write {path!r}: {extension} frames hold {' or '.join(map(str, allowed))} bits, not {bits}"
+            f"cannot write {path!r}: {extension} frames hold "
+            f"{' or '.join(map(str, allowed))} bits, not {bits}"
         )
     return FramesOutput(folder, pattern, bits)
 
@@ -214,6 +221,7 @@ def encoded_image(rgb: npt.NDArray[Any], extension: str, bits: int) -> bytes:
         if pix_fmt != source_format:
             frame = frame.reformat(format=pix_fmt)
     context = av.CodecContext.create(encoder, "w")
+    assert isinstance(context, av.VideoCodecContext)
     context.width, context.height = width, height
     context.pix_fmt = pix_fmt
     context.time_base = Fraction(1, 25)

@@ -75,7 +75,8 @@ class Carry:
 
 
 def shrunk(image: npt.NDArray[Any], scale: float) -> npt.NDArray[np.uint8]:
-    """``image`` as 8-bit RGB, each side times ``scale`` (at least 8 pixels): what the blending's flow sees."""
+    """``image`` as 8-bit RGB, each side times ``scale`` (at least 8 pixels): what the blending's flow
+    sees."""
     if image.dtype != np.uint8:
         image = np.clip(np.round(_float(image) * 255), 0, 255).astype(np.uint8)
     if scale >= 1:
@@ -100,12 +101,13 @@ def carry(
         return None
     height, width = current_input.shape[:2]
     trust = feathered(trusted)
-    backward = pair.backward
-    if (backward.shape[1], backward.shape[0]) != (width, height):
-        factors = np.array([width / backward.shape[1], height / backward.shape[0]], dtype=np.float32)
-        backward = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR) * factors
-        trust = cv2.resize(trust, (width, height), interpolation=cv2.INTER_LINEAR)
-    return Carry(backward=np.asarray(backward, np.float32), trust=np.asarray(trust, np.float32))
+    small = pair.backward
+    if (small.shape[1], small.shape[0]) == (width, height):
+        return Carry(backward=small, trust=trust)
+    factors = np.array([width / small.shape[1], height / small.shape[0]], dtype=np.float32)
+    backward = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) * factors
+    full_trust = cv2.resize(trust, (width, height), interpolation=cv2.INTER_LINEAR)
+    return Carry(backward=np.asarray(backward, np.float32), trust=np.asarray(full_trust, np.float32))
 
 
 @dataclass(frozen=True)
