@@ -10,7 +10,7 @@ import os
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -130,7 +130,7 @@ def stylize_video(
     crf: int | None = None,
     bitrate: int | None = None,
     codec: CodecRequest | None = None,
-    colour: dict[str, str | None] | None = None,
+    colour: Mapping[str, str | None] | None = None,
     fps: Fraction | float | None = None,
     limits: Limits | None = None,
     flow_scale: float = FLOW_SCALE,
@@ -271,7 +271,7 @@ def _frame_rate(fps: Fraction | float | None) -> Fraction | None:
     return rate
 
 
-def _colour(source: ColourTags, names: dict[str, str | None] | None) -> ColourTags:
+def _colour(source: ColourTags, names: Mapping[str, str | None] | None) -> ColourTags:
     names = names or {}
     return source.overridden(
         names.get("primaries"), names.get("transfer"), names.get("matrix"), names.get("range")

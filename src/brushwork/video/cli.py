@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from fractions import Fraction
 from typing import Any
@@ -197,6 +198,7 @@ def _require_extra() -> None:
 
 def run_video_command(args: argparse.Namespace) -> int:
     _require_extra()
+    os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its settings banner otherwise (1: errors only)
     if args.command == "video-eval":
         return _run_video_eval(args)
     return _run_video(args)

@@ -57,7 +57,7 @@ CODEC_SPECS: dict[str, CodecSpec] = {
         None,
     ),
     "vp9": CodecSpec(("libvpx-vp9",), ("vp9",), {}, "crf"),
-    "av1": CodecSpec(("libsvtav1", "libaom-av1"), ("av1",), {}, "crf"),
+    "av1": CodecSpec(("libsvtav1", "libaom-av1"), ("av1", "libdav1d", "libaom-av1"), {}, "crf"),
     "ffv1": CodecSpec(("ffv1",), ("ffv1",), {}, None),
 }
 
