@@ -28,12 +28,11 @@ from brushwork.video.metrics import warping_error
 
 CLIP = Path("/work/shared/video/cutBunny.mp4")
 STYLE = IMAGES / "style" / "starry_night.jpg"
-# (label, temporal blend, flow scale): flow scale 1 is the temporal path as it was before the flow
-# was shrunk (the same pictures; only now overlapped with the painting)
+# (label, temporal blend, flow scale)
 RUNS = (
     ("fast, frames as stills", 0.0, 1.0),
-    ("fast, temporal, flow at full size", 0.6, 1.0),
-    ("fast, temporal, flow at half size (default)", 0.6, 0.5),
+    ("fast, temporal (default: flow at full size)", 0.6, 1.0),
+    ("fast, temporal, flow at half size", 0.6, 0.5),
 )
 
 

@@ -140,8 +140,8 @@ def stylize_video(
 ) -> VideoResult:
     """Paint ``video`` in the style of ``styles`` and write ``output``.
 
-    The output's extension picks container and codec (.mp4/.mov/.mkv/.m4v: H.264, .webm: VP9,
-    .avi: MPEG-4, .gif), or a path with no extension gets a folder of PNG frames. Every frame keeps
+    The output's extension picks the container (.mp4/.m4v/.mov/.mkv: H.264 unless the source's codec
+    fits, .webm: VP9, .avi: MPEG-4, .gif), or a folder or %d pattern gets image files. Every frame keeps
     its input timestamp; rotation and pixel aspect are kept; audio is copied packet for packet where
     the container can hold it (re-encoded otherwise, said in ``notes``).
 
@@ -219,7 +219,8 @@ def stylize_video(
     expected = info.expected_frames(window)
     work_path = work_folder_for(output)
     if expected:
-        check_disk_space(work_path.parent, frames_bytes(frame_size, expected, 16 if deep else 8))
+        needed = frames_bytes(frame_size, expected, 16 if deep else 8)
+        check_disk_space(work_path.parent, 2 * needed if fmt.is_folder else needed)  # image files: twice
     work = WorkFolder(work_path, manifest, restart=restart)
     try:
         run = _Run(info, window, frame_size, work, stabilizer, started, callback, deep, flow_scale)

@@ -32,9 +32,9 @@ PHOTOMETRIC_TOLERANCE = 0.08
 PHOTOMETRIC_SIGMA = 1.0
 # a frame where fewer pixels than this can be followed from the previous one starts a new shot
 SCENE_CUT_SHARE = 0.4
-# The blending's flow and trust mask are worked out on frames shrunk to this share of each side (a
-# quarter of the pixels), then scaled up: BENCHMARKS.md §13 measures the cost and the flicker.
-FLOW_SCALE = 0.5
+# The share of each side at which the blending's flow and trust mask are worked out (then scaled up).
+# Half size costs a third of full size's time but flickers 8 % more (BENCHMARKS.md §13): full size.
+FLOW_SCALE = 1.0
 
 
 def _float(image: npt.NDArray[Any]) -> FloatArray:
@@ -45,12 +45,16 @@ def _float(image: npt.NDArray[Any]) -> FloatArray:
     return np.asarray(image, dtype=np.float32)
 
 
+_MEAN_OF_CHANNELS = np.full((1, 3), 1 / 3, dtype=np.float32)
+
+
 def trusted_mask(
     pair: FramePair, previous_input: npt.NDArray[Any], current_input: npt.NDArray[Any]
 ) -> FloatArray:
     """1 where the previous frame, moved by the flow, shows the same thing as the current one; else 0."""
     moved = warp(_float(previous_input), pair.backward)
-    difference = np.abs(moved - _float(current_input)).mean(axis=-1)
+    difference = cv2.transform(cv2.absdiff(moved, _float(current_input)), _MEAN_OF_CHANNELS)
+    difference = difference.reshape(moved.shape[:2])
     matches = cv2.GaussianBlur(difference, (0, 0), PHOTOMETRIC_SIGMA) <= PHOTOMETRIC_TOLERANCE
     return np.asarray(pair.reliable & matches, dtype=np.float32)
 
