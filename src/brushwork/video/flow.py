@@ -112,7 +112,7 @@ def _gradients(channel: FloatArray) -> tuple[FloatArray, FloatArray]:
     if channel.shape[0] > 1:
         gy[0] = channel[1] - channel[0]
         gy[-1] = channel[-1] - channel[-2]
-    return gy, gx
+    return np.asarray(gy, np.float32), np.asarray(gx, np.float32)
 
 
 def motion_boundary_mask(flow: Flow) -> npt.NDArray[np.bool_]:
