@@ -63,7 +63,7 @@ def add_video_parsers(commands: Any, formatter: type[argparse.HelpFormatter]) ->
         "timestamps, rotation and pixel aspect; audio is copied untouched where the output container can "
         "hold it; colour tags, timecode and metadata are kept, and a 10-bit clip stays 10-bit where the "
         "codec holds it. The output's extension picks the container (.mp4/.mov/.mkv/.webm take --codec; "
-        ".avi, .gif); a folder name or a pattern such as frames/f_%%04d.tif gets image files. Finished "
+        ".avi, .gif); a folder name or a pattern such as frames/f_%04d.tif gets image files. Finished "
         "frames wait in OUTPUT.brushwork-frames: run the same command again after an interruption to "
         "continue.",
         epilog="Example: brushwork video clip.mp4 starry.jpg -o painted.mp4. The fast engine is the "
