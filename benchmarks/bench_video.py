@@ -68,14 +68,49 @@ def paint(
     }
 
 
-def print_ratios(runs: list[tuple[str, dict[str, Any]]]) -> None:
-    """Each temporal run against the stills: frame rate, style distance and warping error, as ratios."""
+def timing_rounds(clip: Path, style: Path, folder: Path, args: argparse.Namespace) -> dict[str, list[float]]:
+    """Seconds per frame of each run over the first ``--timing-duration`` seconds, the runs taking
+    turns for ``--rounds`` rounds, so that a busy machine's load falls on all of them alike."""
+    seconds: dict[str, list[float]] = {label: [] for label, _, _ in RUNS}
+    for _ in range(args.rounds):
+        for label, blend, scale in RUNS:
+            output = folder / f"timing_{round(blend * 100)}_{round(scale * 100)}"
+            result = stylize_video(
+                clip,
+                [style],
+                output,
+                settings=Settings(method="fast"),
+                size=args.size,
+                start=args.start,
+                duration=args.timing_duration,
+                temporal_blend=blend,
+                flow_scale=scale,
+                restart=True,
+            )
+            seconds[label].append(result.timings["painting"] / max(result.frames, 1))
+            shutil.rmtree(output, ignore_errors=True)
+    return seconds
+
+
+def print_ratios(runs: list[tuple[str, dict[str, Any]]], timing: dict[str, list[float]]) -> None:
+    """Each temporal run against the stills: frame rate (from the fastest of the timing rounds, and
+    from the whole-clip run), style distance and warping error, as ratios."""
     still = runs[0][1]
+    fastest_still = min(timing[runs[0][0]]) if timing[runs[0][0]] else None
     for label, run in runs[1:]:
+        if fastest_still is not None and timing[label]:
+            rounds = ", ".join(f"{t / s:.2f}" for t, s in zip(timing[runs[0][0]], timing[label], strict=True))
+            print(
+                f"{label}: {fastest_still / min(timing[label]):.2f}x the stills' frame rate "
+                f"(fastest of {len(timing[label])} rounds; round by round {rounds})"
+            )
         speed = still["seconds_per_frame"] / run["seconds_per_frame"]
         style = run["style_gram"] / still["style_gram"] - 1
         warp = run["warping_error"] / still["warping_error"]
-        print(f"{label}: {speed:.2f}x the stills' frame rate, style {style:+.1%}, warping error {warp:.2f}x")
+        print(
+            f"{label}: whole clip {speed:.2f}x the stills' frame rate, style {style:+.1%}, "
+            f"warping error {warp:.2f}x"
+        )
     print()
 
 
@@ -89,6 +124,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=None, help="seconds (default: the whole clip)")
     parser.add_argument("--size", type=int, default=None, help="long side (default: the clip's own)")
     parser.add_argument("--samples", type=int, default=4, help="frames the style distance averages")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds, the runs taking turns")
+    parser.add_argument("--timing-duration", type=float, default=3.0, help="seconds each timing round paints")
     args = parser.parse_args()
 
     info = machine()
@@ -101,6 +138,7 @@ def main() -> None:
         runs = [
             (label, paint(args.clip, args.style, blend, scale, folder, args)) for label, blend, scale in RUNS
         ]
+        timing = timing_rounds(args.clip, args.style, folder, args)
         window = Window(args.start, args.duration)
         frames = (frame.rgb for frame in read_frames(args.clip, window))
         floor = warping_error(frames, (frame.rgb for frame in read_frames(args.clip, window)))
@@ -114,7 +152,7 @@ def main() -> None:
     ]  # fmt: skip
     rows.append(["input (the floor)", "", f"{floor:.5f}", "", ""])
     first = runs[0][1]
-    print_ratios(runs)
+    print_ratios(runs, timing)
     print(
         f"{args.clip.name}, {first['frames']} frames at {first['size'][0]}x{first['size'][1]}, style "
         f"{args.style.name}; {info['cpu']}, {info['torch_threads']} torch threads, load {load_before} "
@@ -128,7 +166,8 @@ def main() -> None:
     path = write_json(
         "bench_video",
         {"machine": info, "clip": str(args.clip), "style": str(args.style), "runs": dict(runs),
-         "input_warping_error": floor, "load": {"before": load_before, "after": load()}},
+         "input_warping_error": floor, "load": {"before": load_before, "after": load()},
+         "timing_rounds": {"duration": args.timing_duration, "seconds_per_frame": timing}},
     )  # fmt: skip
     print(f"\n(JSON in {path})")
 
