@@ -261,12 +261,16 @@ def speed_block(records: dict[str, dict[str, Any]]) -> str:
         what += f" (peak memory {data['peak_rss_mb'] / 1024:.1f} GB)"
         rows.append((what, f"{data['seconds']:.0f}", "large"))
     if "bench_video" in records:
-        runs = records["bench_video"]["runs"]
-        still = next(r for label, r in runs.items() if "stills" in label)
-        temporal = next(r for label, r in runs.items() if "temporal" in label)
+        data = records["bench_video"]
+        labels = list(data["runs"])
+        still, temporal = data["runs"][labels[0]], data["runs"][labels[1]]
         width, height = temporal["size"]
         what = f"video, {width} × {height}, fast engine with temporal blending, per frame"
         what += f" (as stills: {still['seconds_per_frame']:.2f})"
+        timing = data.get("timing_rounds", {}).get("seconds_per_frame", {})
+        if timing.get(labels[0]) and timing.get(labels[1]):
+            ratio = min(timing[labels[0]]) / min(timing[labels[1]])
+            what += f"; frame rate {ratio:.2f}x the stills' in turn-taking rounds"
         rows.append((what, f"{temporal['seconds_per_frame']:.2f}", "video"))
     if "batch" in records:
         data = records["batch"]
