@@ -21,6 +21,23 @@ from brushwork.regions.subject import Box, locate_subject
 KEYWORDS = ("subject", "background", "faces")
 
 
+def photo_mask(
+    photo: str | os.PathLike[str], kind: str, *, size: int | None = None, feather_px: float = 0.0
+) -> LoadedMask:
+    """The mask that ``--mask KIND`` finds in the photo file ``photo`` (one of :data:`KEYWORDS`), at
+    the size a run at ``--size size`` paints (the photo's own size when None), as the run finds it:
+    `brushwork mask` writes it so that it can be checked, edited and given back with ``--mask``."""
+    from brushwork import imageio
+
+    if kind not in KEYWORDS:
+        raise SettingsError(f"the mask to find must be one of {', '.join(KEYWORDS)}, not {kind!r}")
+    picture = imageio.read_image(photo)
+    rgb = picture.rgb
+    if size is not None:
+        rgb = imageio.resize(rgb, imageio.fit_long_side(picture.size, size))
+    return region_mask(kind, rgb, feather_px=feather_px)
+
+
 def region_mask(
     spec: str | os.PathLike[str],
     rgb: npt.NDArray[np.floating],
