@@ -49,7 +49,7 @@ from brushwork.server.files import JobFiles, is_job_id, new_job_id
 from brushwork.server.finish import FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
-from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
+from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer, encode_png
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
 from brushwork.server.store import QUEUED, RUNNING, JobStore
@@ -406,6 +406,39 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             raise HTTPException(422, str(error)) from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
+    @app.post(
+        "/api/mask",
+        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the mask"}},
+        response_class=Response,
+        dependencies=[Depends(_known_mask_fields)],
+    )
+    def found_mask(
+        content: Annotated[UploadFile, File(description="the photo (a small copy is enough)")],
+        mask_mode: Annotated[str, Form(description=f"what to find: {', '.join(MASK_MODES)}")],
+    ) -> Response:
+        """The mask that ``mask_mode`` finds in the photo (white paints, black keeps the photo), at most
+        PREVIEW_SIDE px across, as a PNG to show over the photo before painting; nothing is stored. A
+        corrected copy can come back as a job's ``mask``."""
+        from brushwork.regions.resolve import region_mask
+
+        if mask_mode not in MASK_MODES:
+            raise HTTPException(422, f"mask_mode must be one of {', '.join(MASK_MODES)}, got {mask_mode!r}")
+        folder = server.files.staging(new_job_id())
+        try:
+            _save_upload(server, content, folder / names.CONTENT, "the photo")
+            with server.decodes:  # also bounds how many masks are found at once
+                picture = _read(server, folder / names.CONTENT, "the photo")
+                side = min(PREVIEW_SIDE, max(picture.size))  # never larger than the photo
+                rgb = imageio.resize(picture.rgb, imageio.fit_long_side(picture.size, side))
+                try:
+                    mask = region_mask(mask_mode, rgb).mask
+                except UserInputError as error:  # no face found
+                    raise HTTPException(422, str(error)) from None
+        finally:
+            server.files.discard_staging(folder.name)
+        png = encode_png(mask[..., None].repeat(3, axis=2))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     @app.get("/api/jobs", responses=ERRORS)
     def list_jobs(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -620,6 +653,10 @@ async def _known_preview_fields(request: Request) -> None:
 
 async def _known_adjust_fields(request: Request) -> None:
     await _known_fields(request, ADJUST_FIELDS)
+
+
+async def _known_mask_fields(request: Request) -> None:
+    await _known_fields(request, frozenset(("content", "mask_mode")))
 
 
 async def _known_fields(request: Request, fields: frozenset[str]) -> None:
