@@ -88,14 +88,13 @@ def saliency(rgb: npt.NDArray[np.floating]) -> FloatArray | None:
     the subject an object in a scene again, and the more decided of the two maps is kept."""
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ValueError(f"expected an (H, W, 3) array, not shape {rgb.shape}")
-    small = np.clip(
-        np.asarray(
-            cv2.resize(np.asarray(rgb, np.float32), (INPUT_SIDE, INPUT_SIDE), interpolation=cv2.INTER_AREA),
-            np.float32,
-        ),
-        0,
-        1,
-    )
+    # INTER_AREA to shrink; to enlarge a small picture twice or more it repeats pixels, and the network
+    # reads the blocks as texture (IoU 0.53 on a 96x128 portrait, 0.96 with cubic interpolation; at
+    # 192 px and up INTER_AREA does as well or better, and on the 256-px lion much better)
+    enlarge = 2 * max(rgb.shape[:2]) <= INPUT_SIDE
+    interpolation = cv2.INTER_CUBIC if enlarge else cv2.INTER_AREA
+    small = cv2.resize(np.asarray(rgb, np.float32), (INPUT_SIDE, INPUT_SIDE), interpolation=interpolation)
+    small = np.clip(np.asarray(small, np.float32), 0, 1)
     found = _run(small)
     if found is None or _undecided(found) > UNSURE:
         framed = _run_framed(small)
