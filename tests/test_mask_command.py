@@ -68,7 +68,7 @@ def test_no_face_is_one_line_and_writes_nothing(
     ("argv", "mention"),
     [
         (["--subject", "--size", "-3"], "size must be between"),
-        ([], "one of the arguments --subject --background --faces is required"),
+        ([], "one of the arguments --subject --background --faces --text is required"),
         (["--subject", "--faces"], "not allowed with argument"),
     ],
 )

@@ -56,3 +56,20 @@ def test_masks_need_the_token(make_client: MakeClient) -> None:  # noqa: F811
     photo = (DATA / "subject" / "face.jpg").read_bytes()
     denied = guarded.post("/api/mask", files={"content": ("p.jpg", photo)}, data={"mask_mode": "subject"})
     assert denied.status_code == 401
+
+
+def test_text_is_found_and_protected_from_the_form(client: TestClient) -> None:  # noqa: F811
+    from ci import require
+
+    require("rapidocr", "the text extra: pip install -e '.[text]'")
+    sign = (DATA / "text" / "sign.jpg").read_bytes()
+    found = client.post("/api/mask", files={"content": ("p.jpg", sign)}, data={"mask_mode": "text"})
+    assert found.status_code == 200
+    assert 0.02 < (mask_of(found.content) > 0.5).mean() < 0.3
+    form = {"style_id": "starry_night", "size": "128", "protect_text": "true"}
+    kept = client.post("/api/preview", files={"content": ("p.jpg", sign)}, data=form)
+    plain = client.post(
+        "/api/preview", files={"content": ("p.jpg", sign)}, data={**form, "protect_text": "false"}
+    )
+    assert kept.status_code == plain.status_code == 200
+    assert np.abs(mask_of(kept.content) - mask_of(plain.content)).max() > 0.2  # the board's letters differ

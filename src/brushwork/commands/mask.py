@@ -1,4 +1,4 @@
-"""``brushwork mask PHOTO --subject|--background|--faces -o MASK``: the mask a run finds, written as an
+"""``brushwork mask PHOTO --subject|--background|--faces|--text -o MASK``: the mask a run finds, written as an
 image (white paints, black keeps the photo), to check, edit and give back with ``--mask MASK``."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-KINDS = ("subject", "background", "faces")
+KINDS = ("subject", "background", "faces", "text")
 
 
 def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
@@ -16,9 +16,10 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
 
     run = commands.add_parser(
         "mask",
-        help="write the mask that --mask subject, background or faces would use",
-        description="Find the subject, the background or the faces in a photo and write the mask a run "
-        "would use (white paints, black keeps the photo), to check or edit it and pass it back with --mask.",
+        help="write the mask that --mask subject, background, faces or text would use",
+        description="Find the subject, the background, the faces or the text in a photo and write the "
+        "mask a run would use (white paints, black keeps the photo), to check or edit it and pass it back "
+        "with --mask.",
         formatter_class=formatter,
     )
     run.add_argument("photo", help="the photo")

@@ -10,8 +10,9 @@ download path). Detection only: no words are read.
 The network sees the picture at its own size, up to :data:`DETECT_SIDE` pixels on the long side (larger
 pictures are searched on a copy that size), padded to a multiple of 32. Its map of "text here" is cut at
 :data:`THRESHOLD`; each piece becomes the smallest rotated rectangle around it, kept when the map's mean
-inside is at least :data:`BOX_SCORE`, and grown by :data:`UNCLIP` times its area over its perimeter (the
-network marks the middle of each line, not its whole height), as PaddleOCR does.
+over the rectangle is at least :data:`BOX_SCORE`, and grown by :data:`UNCLIP` times its area over its
+perimeter (the network marks the middle of each line, not its whole height), as PaddleOCR does; then
+pieces too tall or too square to be a line of text are dropped (see :data:`MAX_HEIGHT`).
 """
 
 from __future__ import annotations
@@ -34,11 +35,18 @@ FloatArray = npt.NDArray[np.float32]
 PACKAGE, MODEL = "rapidocr", "PP-OCRv6_det_small.onnx"
 MODEL_SHA256 = "090f04abcd9d9a7498bc4ebf677e4cb9bdce1fe4197ddb7e529f1ef44e1ff94f"
 INSTALL = "pip install rapidocr==3.10.0"
-# Long side of the picture the detector sees: 1 % of a 4K picture's height (22 px) is 12 px there, which
-# it still finds; the cost grows with the area (BENCHMARKS.md §14).
-DETECT_SIDE = 2048
+# Long side of the picture the detector sees: text 1 % of a 4K picture's height is 11-15 px there, which it
+# still finds; the cost grows with the area (BENCHMARKS.md §14). Not more: above about 2000 px the network's
+# map fades out on large plain areas (rapidocr caps its input at 2000 px too).
+DETECT_SIDE = 1920
 THRESHOLD, BOX_SCORE, UNCLIP = 0.3, 0.5, 1.6  # PaddleOCR's and rapidocr's defaults
 MIN_SIDE = 3  # pieces thinner than this on the detector's copy are noise
+# The network also lights up some things that are not text: a cup and saucer, a lion's mane, a ship's
+# sails (blobs a quarter to all of the picture's short side high) and single square patches (a tower, a
+# window). A line is kept when it is at most MAX_HEIGHT of the picture's short side high and at least
+# MIN_ASPECT times as long as it is high; on the benchmark's posters every line is 0.04-0.12 of the
+# short side high and 2-11 times as long (a lone letter is therefore missed).
+MAX_HEIGHT, MIN_ASPECT = 0.2, 1.5
 MEAN, STD = 0.5, 0.5
 # The mask: each line's rectangle grown by MARGIN times its height on every side, and feathered over
 # FEATHER times the median line height.
@@ -51,8 +59,8 @@ class DetectorMissing(UserInputError):
 
 @dataclass(frozen=True)
 class TextLine:
-    """One line of text: its four corners (x, y) in the picture's pixels, clockwise from the top left
-    of the rotated rectangle, and its height (the rectangle's short side) in pixels."""
+    """One line of text: the four corners (x, y) of its rotated rectangle in the picture's pixels, in
+    order around it, and its height (the rectangle's short side) in pixels."""
 
     corners: tuple[tuple[float, float], ...]
     height: float
@@ -122,11 +130,14 @@ def find_text(rgb: npt.NDArray[np.floating], side: int = DETECT_SIDE) -> list[Te
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
         if min(rw, rh) < MIN_SIDE:
             continue
-        inside = np.zeros(found.shape, np.uint8)
-        cv2.fillPoly(inside, [contour], 1)
-        if float(found[inside.astype(bool)].mean()) < BOX_SCORE:
-            continue
         grow = UNCLIP * rw * rh / (2 * (rw + rh))  # PaddleOCR's unclip distance for a rectangle
+        high, long = min(rw, rh) + 2 * grow, max(rw, rh) + 2 * grow
+        if high > MAX_HEIGHT * min(found.shape) or long < MIN_ASPECT * high:
+            continue
+        inside = np.zeros(found.shape, np.uint8)  # the map's mean over the rectangle, as PaddleOCR scores
+        cv2.fillPoly(inside, [np.rint(cv2.boxPoints(((cx, cy), (rw, rh), angle))).astype(np.int32)], 1)
+        if float(cv2.mean(found, inside)[0]) < BOX_SCORE:
+            continue
         rect = ((cx, cy), (rw + 2 * grow, rh + 2 * grow), angle)
         corners = cv2.boxPoints(rect) / scale
         lines.append(TextLine(tuple((float(x), float(y)) for x, y in corners), min(rect[1]) / scale))

@@ -93,8 +93,8 @@ def saliency(rgb: npt.NDArray[np.floating]) -> FloatArray | None:
     # 192 px and up INTER_AREA does as well or better, and on the 256-px lion much better)
     enlarge = 2 * max(rgb.shape[:2]) <= INPUT_SIDE
     interpolation = cv2.INTER_CUBIC if enlarge else cv2.INTER_AREA
-    small = cv2.resize(np.asarray(rgb, np.float32), (INPUT_SIDE, INPUT_SIDE), interpolation=interpolation)
-    small = np.clip(np.asarray(small, np.float32), 0, 1)
+    resized = cv2.resize(np.asarray(rgb, np.float32), (INPUT_SIDE, INPUT_SIDE), interpolation=interpolation)
+    small: FloatArray = np.clip(np.asarray(resized, np.float32), 0, 1).astype(np.float32)
     found = _run(small)
     if found is None or _undecided(found) > UNSURE:
         framed = _run_framed(small)

@@ -62,7 +62,8 @@ DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image ta
 COPY_CHUNK = 1024 * 1024
 MAX_PAGE = 200  # jobs listed at most per request
 INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
-MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
+# what mask_mode may name (never a file on the server)
+MASK_MODES = ("subject", "background", "faces", "text")
 ADJUST_SIDE = 1024  # the largest long side POST /api/adjust takes (it is for previews)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -547,6 +548,7 @@ class RegionForm:
     mask_mode: str | None
     invert_mask: bool | None
     protect_faces: bool | None
+    protect_text: bool | None
 
     def settings(self) -> dict[str, Any]:
         """The Settings fields; an uploaded mask is named by its stored file (``files.MASK``)."""
@@ -556,7 +558,12 @@ class RegionForm:
         if mode is not None and self.mask is not None:
             raise HTTPException(422, "give either a mask image (mask) or a mask_mode, not both")
         mask = names.MASK if self.mask is not None else mode
-        return {"mask": mask, "invert_mask": self.invert_mask, "protect_faces": self.protect_faces}
+        return {
+            "mask": mask,
+            "invert_mask": self.invert_mask,
+            "protect_faces": self.protect_faces,
+            "protect_text": self.protect_text,
+        }
 
 
 def region_form(
@@ -566,12 +573,13 @@ def region_form(
     ] = None,
     mask_mode: Annotated[
         str | None,
-        Form(description="paint only the subject, the background or the faces found in the photo"),
+        Form(description="paint only the subject, the background, the faces or the text found in the photo"),
     ] = None,
     invert_mask: Annotated[bool | None, Form(description="paint where the mask is black instead")] = None,
     protect_faces: Annotated[bool | None, Form(description="detected faces keep most of the photo")] = None,
+    protect_text: Annotated[bool | None, Form(description="detected text keeps the photo's letters")] = None,
 ) -> RegionForm:
-    return RegionForm(mask, mask_mode, invert_mask, protect_faces)
+    return RegionForm(mask, mask_mode, invert_mask, protect_faces, protect_text)
 
 
 Finishing = dict[str, float | None]
@@ -602,7 +610,7 @@ def finishing_query(
     return finishing_form(brightness, contrast, saturation, hue, sharpen, denoise)
 
 
-REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces")
+REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces", "protect_text")
 FINISHING_FIELDS = ("brightness", "contrast", "saturation", "hue", "sharpen", "denoise")
 
 

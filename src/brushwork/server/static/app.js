@@ -271,6 +271,7 @@ function appendRegion(form, maskFile) {
     form.append("mask_mode", region);
   }
   if ($("protect-faces").checked) form.append("protect_faces", "true");
+  if ($("protect-text").checked) form.append("protect_text", "true");
 }
 
 // A PNG copy of a mask at most `side` pixels on its long side, its transparency kept (a cut-out's
@@ -297,11 +298,13 @@ async function shrinkMask(file, side) {
 const maskView = { turn: 0, url: "" };
 
 async function showMask() {
-  const region = $("region").value;
+  const textOnly = !$("region").value && $("protect-text").checked; // the text found, highlighted
+  const region = $("region").value || (textOnly ? "text" : "");
   const overlay = $("mask-overlay");
   const link = $("mask-download");
   const turn = ++maskView.turn;
   $("show-mask-row").hidden = !region;
+  overlay.classList.toggle("found-text", textOnly);
   let blob = null;
   if (region && $("show-mask").checked && state.photoSmall) {
     if (region === "upload") {
@@ -340,6 +343,7 @@ function wireRegion() {
   $("region").addEventListener("change", changed);
   $("invert-mask").addEventListener("change", changed);
   $("protect-faces").addEventListener("change", changed);
+  $("protect-text").addEventListener("change", changed);
   $("mask-input").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     state.maskFile = file || null;
