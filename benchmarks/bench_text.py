@@ -4,6 +4,7 @@ settings) on the photos and on their paintings, with and without protection; the
     python benchmarks/bench_text.py --paint      # the default engine at 768 px: results/text.json, .png
     python benchmarks/bench_text.py --strengths  # the fast engine at 768 px, --protect-text-strength 0-1
     python benchmarks/bench_text.py --timing     # the detector at 512, 1024 and 4K; a 1024-px fast run
+    python benchmarks/bench_text.py --sheet      # docs/protect_text.jpg from --paint's pictures
 
 The pictures are benchmarks/text_pictures.py's advertising pictures (tests/data/text; three held out,
 chosen before any setting was tuned). A word counts as read when the reader returns it as a whole token
@@ -177,13 +178,32 @@ def timing(args: argparse.Namespace) -> None:
     print(json.dumps(results["detector_s"]), json.dumps(results["fast_1024_s"]))
 
 
+def sheet(args: argparse.Namespace) -> None:
+    """The held-out pictures (and two tuned on): photo, painted, painted with --protect-text."""
+    from brushwork.imageio import read_image
+    from brushwork.sheet import make_sheet
+
+    names = ["zoo", "optician", "opening", "label", "sign"]
+    painted = RESULTS / "text"
+    rows = [
+        [DATA / f"{n}.jpg", *(read_image(painted / f"{n}.{k}.png").rgb for k in ("plain", "protected"))]
+        for n in names
+    ]
+    picture = make_sheet(
+        rows, row_labels=names, col_labels=["photo", "painted", "--protect-text"], cell_size=280
+    )
+    picture.convert("RGB").save(ROOT / "docs" / "protect_text.jpg", quality=80)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paint", action="store_true")
     parser.add_argument("--strengths", action="store_true")
     parser.add_argument("--timing", action="store_true")
+    parser.add_argument("--sheet", action="store_true")
     args = parser.parse_args()
-    for chosen, run in ((args.paint, paint), (args.strengths, strengths), (args.timing, timing)):
+    runs = ((args.paint, paint), (args.strengths, strengths), (args.timing, timing), (args.sheet, sheet))
+    for chosen, run in runs:
         if chosen:
             run(args)
 
