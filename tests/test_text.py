@@ -138,3 +138,16 @@ def test_the_text_mask_is_written_and_a_photo_without_text_is_one_line(
     painted = brushwork.stylize(TEXT / "sign.jpg", STARRY, method="fast", size=384, mask=str(out))
     found = brushwork.stylize(TEXT / "sign.jpg", STARRY, method="fast", size=384, mask="text")
     assert np.abs(painted.image - found.image).max() < 0.02
+
+
+def test_protect_text_works_with_a_mask_and_protected_faces() -> None:
+    photo = resize(read_image(TEXT / "optician.jpg").rgb, (384, 288))
+    regions = {"mask": "background", "protect_faces": True}
+    plain = brushwork.stylize(TEXT / "optician.jpg", STARRY, method="fast", size=384, **regions)
+    kept = brushwork.stylize(
+        TEXT / "optician.jpg", STARRY, method="fast", size=384, protect_text=True, **regions
+    )
+    assert kept.notes[0] == "protect-faces: 1 face found"
+    assert kept.notes[1].startswith("protect-text: ") and kept.notes[1].endswith("lines of text found")
+    words = (slice(212, 236), slice(120, 270))  # "NEW GLASSES", on the background
+    assert np.abs(kept.image - photo)[words].mean() < 0.5 * np.abs(plain.image - photo)[words].mean()
