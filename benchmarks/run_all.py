@@ -49,6 +49,7 @@ class Section:
     optional: tuple[str, ...] = ()  # results rendered where present (written by a separate run)
     extra_runs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # flag -> arguments
     optional_label: str = "The comparison's run"  # how the optional results' stamp begins
+    render: str = "section"  # the script's function that renders its results
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -76,6 +77,13 @@ SECTIONS: tuple[Section, ...] = (
             full=("--photos", "50", "--draft-photos", "4"),
             quick=("--photos", "4", "--draft-photos", "0", "--runs", "loop", "local-1")),
     Section("subject", "Subject and faces", "bench_subject.py", ("subject",)),
+    Section("finders", "Finding the subject: U²-Net-p against GrabCut", "bench_subject.py", ("finders",),
+            full=("--finders",), quick=("--finders", "--sheet", "{out}/subject_masks.jpg"),
+            render="finders_section"),
+    Section("text", "Words stay readable: `--protect-text`", "bench_text.py",
+            ("text", "text_strengths", "text_timing"), full=("--paint", "--strengths", "--timing", "--sheet"),
+            quick=("--timing",)),
+    Section("text_video", "Text in video", "bench_text_video.py", ("text_video",)),
     Section("server", "The web server under load", "bench_server.py", ("server",)),
     Section("formats", "Writing and reading each image format", "bench_formats.py", ("formats",),
             full=("--runs", "3"), quick=("--runs", "1", "--size", "256"), optional=("formats-old",),
@@ -158,8 +166,9 @@ def render_section(section: Section, records: dict[str, dict[str, Any]]) -> str:
         body = f"*Not measured yet: run `python benchmarks/run_all.py --only {section.key}`.*"
     else:
         data = records[section.results[0]]
+        together = [records[name] for name in section.results[1:]]  # made by the same run
         optional = [records.get(name) for name in section.optional]
-        body = stamp(data) + "\n\n" + module.section(data, *optional)
+        body = stamp(data) + "\n\n" + getattr(module, section.render)(data, *together, *optional)
         for extra in filter(None, optional):
             body += "\n\n" + stamp(extra).replace("*Run", f"*{section.optional_label}:", 1)
     notes = NOTES / f"{section.key}.md"

@@ -57,7 +57,7 @@ from brushwork.server.finish import FinishBusy, Finisher, after_of, check_work
 from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
 from brushwork.server.media_routes import add_media_routes, make_room
-from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
+from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer, encode_png
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import ErrorBody, JobList, JobView, Limits, ServerInfo, StyleView
 from brushwork.server.store import BATCH, IMAGE, QUEUED, RUNNING, VIDEO, JobStore
@@ -71,7 +71,8 @@ DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image ta
 COPY_CHUNK = 1024 * 1024
 MAX_PAGE = 200  # jobs listed at most per request
 INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
-MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
+# what mask_mode may name (never a file on the server)
+MASK_MODES = ("subject", "background", "faces", "text")
 ADJUST_SIDE = 1024  # the largest long side POST /api/adjust takes (it is for previews)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -427,6 +428,39 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             raise HTTPException(422, str(error)) from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
+    @app.post(
+        "/api/mask",
+        responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "the mask"}},
+        response_class=Response,
+        dependencies=[Depends(_known_mask_fields)],
+    )
+    def found_mask(
+        content: Annotated[UploadFile, File(description="the photo (a small copy is enough)")],
+        mask_mode: Annotated[str, Form(description=f"what to find: {', '.join(MASK_MODES)}")],
+    ) -> Response:
+        """The mask that ``mask_mode`` finds in the photo (white paints, black keeps the photo), at most
+        PREVIEW_SIDE px across, as a PNG to show over the photo before painting; nothing is stored. A
+        corrected copy can come back as a job's ``mask``."""
+        from brushwork.regions.resolve import region_mask
+
+        if mask_mode not in MASK_MODES:
+            raise HTTPException(422, f"mask_mode must be one of {', '.join(MASK_MODES)}, got {mask_mode!r}")
+        folder = server.files.staging(new_job_id())
+        try:
+            _save_upload(server, content, folder / names.CONTENT, "the photo")
+            with server.decodes:  # also bounds how many masks are found at once
+                picture = _read(server, folder / names.CONTENT, "the photo")
+                side = min(PREVIEW_SIDE, max(picture.size))  # never larger than the photo
+                rgb = imageio.resize(picture.rgb, imageio.fit_long_side(picture.size, side))
+                try:
+                    mask = region_mask(mask_mode, rgb).mask
+                except UserInputError as error:  # no face found
+                    raise HTTPException(422, str(error)) from None
+        finally:
+            server.files.discard_staging(folder.name)
+        png = encode_png(mask[..., None].repeat(3, axis=2))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     @app.get("/api/jobs", responses=ERRORS)
     def list_jobs(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -540,6 +574,7 @@ class RegionForm:
     mask_mode: str | None
     invert_mask: bool | None
     protect_faces: bool | None
+    protect_text: bool | None
 
     def settings(self) -> dict[str, Any]:
         """The Settings fields; an uploaded mask is named by its stored file (``files.MASK``)."""
@@ -549,7 +584,12 @@ class RegionForm:
         if mode is not None and self.mask is not None:
             raise HTTPException(422, "give either a mask image (mask) or a mask_mode, not both")
         mask = names.MASK if self.mask is not None else mode
-        return {"mask": mask, "invert_mask": self.invert_mask, "protect_faces": self.protect_faces}
+        return {
+            "mask": mask,
+            "invert_mask": self.invert_mask,
+            "protect_faces": self.protect_faces,
+            "protect_text": self.protect_text,
+        }
 
 
 def region_form(
@@ -559,12 +599,13 @@ def region_form(
     ] = None,
     mask_mode: Annotated[
         str | None,
-        Form(description="paint only the subject, the background or the faces found in the photo"),
+        Form(description="paint only the subject, the background, the faces or the text found in the photo"),
     ] = None,
     invert_mask: Annotated[bool | None, Form(description="paint where the mask is black instead")] = None,
     protect_faces: Annotated[bool | None, Form(description="detected faces keep most of the photo")] = None,
+    protect_text: Annotated[bool | None, Form(description="detected text keeps the photo's letters")] = None,
 ) -> RegionForm:
-    return RegionForm(mask, mask_mode, invert_mask, protect_faces)
+    return RegionForm(mask, mask_mode, invert_mask, protect_faces, protect_text)
 
 
 Finishing = dict[str, float | None]
@@ -595,7 +636,7 @@ def finishing_query(
     return finishing_form(brightness, contrast, saturation, hue, sharpen, denoise)
 
 
-REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces")
+REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces", "protect_text")
 FINISHING_FIELDS = ("brightness", "contrast", "saturation", "hue", "sharpen", "denoise")
 
 
@@ -646,6 +687,10 @@ async def _known_preview_fields(request: Request) -> None:
 
 async def _known_adjust_fields(request: Request) -> None:
     await _known_fields(request, ADJUST_FIELDS)
+
+
+async def _known_mask_fields(request: Request) -> None:
+    await _known_fields(request, frozenset(("content", "mask_mode")))
 
 
 async def _known_fields(request: Request, fields: frozenset[str]) -> None:
