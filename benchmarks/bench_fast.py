@@ -115,6 +115,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--score-size", type=int, default=1024, help="long side of the scored pictures")
     parser.add_argument("--one", nargs=3, metavar=("ENGINE", "SIZE", "PHOTO"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -141,14 +142,15 @@ def main() -> None:
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 speed.append({"engine": engine, "size": size, **result})
                 print(engine, size, result, flush=True)
-    quality = scores(1024)
-    data = {"machine": info, "runs": args.runs, "load_after": load(), "speed": speed, "quality": quality}
+    quality = scores(args.score_size)
+    data = {"machine": info, "runs": args.runs, "load_after": load(), "speed": speed, "quality": quality,
+            "score_size": args.score_size}  # fmt: skip
     write_json("fast", data)
     print(section(data))
 
 
 def section(data: dict[str, Any]) -> str:
-    """The speed table (each engine and size) and the pictures' scores at 1024 px."""
+    """The speed table (each engine and size) and the pictures' scores."""
     rows = [
         [str(r["engine"]), "3840 × 2160" if r["size"] == 3840 else str(r["size"]), f"{r['seconds']:.3f}",
          f"{r['cold']:.2f}", f"{r['peak_mb']:.0f}"]
@@ -158,7 +160,7 @@ def section(data: dict[str, Any]) -> str:
     header = ["engine", "long side", f"seconds (median of {runs})", "first call", "peak memory MB"]
     text = table(header, rows)
     rows = [[r["pair"], r["engine"], f"{r['ssim']:.3f}", f"{r['gram']:.3f}"] for r in data["quality"]]
-    header = ["pair (1024 px)", "engine", "SSIM to photo ↑", "Gram to painting ↓"]
+    header = [f"pair ({data.get('score_size', 1024)} px)", "engine", "SSIM to photo ↑", "Gram to painting ↓"]
     return text + "\n\n" + table(header, rows)
 
 

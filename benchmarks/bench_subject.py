@@ -1,6 +1,15 @@
 """The subject and face finders (brushwork.regions) on the shared photos: IoU, timings, a contact sheet.
 
     python benchmarks/bench_subject.py            # writes results/subject.json and results/subject.png
+    python benchmarks/bench_subject.py --finders  # GrabCut against the network: results/finders.json,
+                                                  # docs/subject_masks.jpg and the command's seconds
+
+--finders: the network (U2-Net-p, brushwork.regions.u2net) against GrabCut (the fallback) on the four
+photos with a hand-drawn mask (the portrait's shared mask; the lion, the sailing ship and the coffee cup
+drawn for this benchmark, tests/data/subject, benchmarks/hand_masks.py): IoU of each finder's mask
+(> 0.5) with the hand mask, at 512 px and at the photo's own size, and each finder's seconds (the median
+of RUNS, the network's session loaded first); then `brushwork mask PHOTO --subject --size 512` in a
+fresh process, the command's whole wall-clock time, model loading included (median of RUNS).
 
 Subject: IoU of locate_subject's mask (> 0.5) with the hand-made mask of face.jpg (head and shoulders,
 600x800), and the mask found on every other photo, shown on the contact sheet (the photo darkened
@@ -22,7 +31,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from _common import IMAGES, RESULTS, machine, table, write_json
+from _common import IMAGES, RESULTS, ROOT, machine, table, write_json
+
+DATA = ROOT / "tests" / "data" / "subject"
 
 PHOTOS = ("face", "lion", "taj_mahal", "chicago", "tubingen", "sailboat", "golden_gate")
 # Boxes (x, y, w, h) a user might draw round the subject, for the photos where the cut alone goes wrong.
@@ -72,6 +83,109 @@ def tile(rgb: np.ndarray, mask: np.ndarray, boxes: list[Any], label: str) -> np.
     return canvas
 
 
+TRUTHS = {
+    "portrait": (IMAGES / "content" / "face.jpg", IMAGES / "masks" / "face_mask.png"),
+    "lion": (IMAGES / "content" / "lion.jpg", DATA / "lion_mask_full.png"),
+    "sailboat": (IMAGES / "content" / "sailboat.jpg", DATA / "sailboat_mask_full.png"),
+    "coffee cup": (DATA / "coffee_full.jpg", DATA / "coffee_mask_full.png"),
+}
+RUNS = 3
+
+
+def outline_tile(rgb: np.ndarray, mask: np.ndarray, label: str) -> np.ndarray:
+    return tile(rgb, mask, [], label)
+
+
+def finders_section(data: dict[str, Any]) -> str:
+    """IoU with the hand-drawn masks and seconds, per photo, finder and size; the mask command's time."""
+    rows = []
+    for name, entry in data["photos"].items():
+        cells = []
+        for key in ("GrabCut 512", "network 512", "GrabCut full", "network full"):
+            best = max(entry[k]["iou"] for k in entry if k.endswith(key.split()[1]))
+            iou = f"{entry[key]['iou']:.3f}"
+            cells.append(
+                f"{'**' + iou + '**' if entry[key]['iou'] == best else iou} ({entry[key]['s']:.2f} s)"
+            )
+        rows.append([name, "×".join(map(str, entry["size"])), *cells])
+    header = ["photo", "size", "GrabCut 512 px", "network 512 px", "GrabCut full", "network full"]
+    command = ", ".join(f"{s:.1f}" for s in data["command_512_s"])
+    return (
+        table(header, rows)
+        + f"\n\n`brushwork mask face.jpg --subject --size 512` in a fresh process: {command} s (wall clock)."
+    )
+
+
+def compare_finders(sheet_path: Path) -> None:
+    import statistics
+    import subprocess
+    import sys
+    import tempfile
+
+    from brushwork.imageio import fit_long_side, read_image, resize, write_image
+    from brushwork.regions import u2net
+    from brushwork.regions.subject import _grabcut, locate_subject
+
+    u2net.subject_mask(np.zeros((64, 64, 3), np.float32))  # load the session once, as a run does
+    finders = {
+        "GrabCut": lambda rgb: _grabcut(rgb, None).mask,
+        "network": lambda rgb: locate_subject(rgb).mask,
+    }
+    results: dict[str, Any] = {"machine": machine(), "photos": {}}
+    rows, tiles = [], []
+    for name, (photo, truth_path) in TRUTHS.items():
+        full = read_image(photo).rgb
+        full_truth = read_image(truth_path).rgb[..., 0] > 0.5
+        entry: dict[str, Any] = {"size": [full.shape[1], full.shape[0]]}
+        row_tiles = [outline_tile(full, full_truth.astype(np.float32), f"{name}: hand-drawn")]
+        for side in (512, None):
+            if side is None:
+                rgb, truth = full, full_truth
+            else:
+                size = fit_long_side((full.shape[1], full.shape[0]), side)
+                rgb, truth = resize(full, size), resize(full_truth.astype(np.float32), size) > 0.5
+            for finder, find in finders.items():
+                seconds = []
+                for _ in range(RUNS):
+                    start = time.perf_counter()
+                    mask = find(rgb)
+                    seconds.append(time.perf_counter() - start)
+                found = mask > 0.5
+                score = float((found & truth).sum() / (found | truth).sum())
+                key = f"{finder} {side or 'full'}"
+                entry[key] = {"iou": round(score, 3), "s": round(statistics.median(seconds), 3)}
+                if side == 512:
+                    row_tiles.append(outline_tile(rgb, mask, f"{finder}: IoU {score:.3f}"))
+        results["photos"][name] = entry
+        rows.append(
+            [name, f"{entry['size'][0]}x{entry['size'][1]}"]
+            + [
+                f"{entry[f'{f} {s}']['iou']:.3f} ({entry[f'{f} {s}']['s']:.2f} s)"
+                for s in (512, "full")
+                for f in finders
+            ]
+        )
+        tiles.append(np.hstack(row_tiles))
+    command = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "brushwork", "mask", str(TRUTHS["portrait"][0]), "--subject",
+                 "--size", "512", "-o", f"{folder}/mask.png", "-q"],
+                check=True,
+            )  # fmt: skip
+            command.append(time.perf_counter() - start)
+    results["command_512_s"] = [round(s, 2) for s in command]
+    sheet_path.parent.mkdir(parents=True, exist_ok=True)
+    write_image(sheet_path, np.vstack(tiles).astype(np.float32) / 255, quality=85)
+    path = write_json("finders", results)
+    header = ["photo", "size", "GrabCut 512 px", "network 512 px", "GrabCut full", "network full"]
+    print(table(header, rows))
+    print(f"brushwork mask portrait --subject --size 512, fresh process: {results['command_512_s']} s")
+    print(f"wrote {path} and {sheet_path}")
+
+
 def main() -> None:
     from brushwork.imageio import read_image, write_image
     from brushwork.regions.faces import face_mask, find_faces
@@ -79,7 +193,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS / "subject.png", help="the contact sheet")
+    parser.add_argument("--finders", action="store_true", help="GrabCut against the network (see above)")
+    parser.add_argument(
+        "--sheet", type=Path, default=ROOT / "docs" / "subject_masks.jpg", help="--finders' sheet"
+    )
     args = parser.parse_args()
+    if args.finders:
+        compare_finders(args.sheet)
+        return
 
     truth = read_image(IMAGES / "masks" / "face_mask.png").rgb[..., 0] > 0.5
     results: dict[str, Any] = {"machine": machine(), "photos": {}}

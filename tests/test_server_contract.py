@@ -58,7 +58,7 @@ def post(client: TestClient, path: str, upload: str, **fields: Any) -> tuple[int
     data = {
         name: str(value).lower() if isinstance(value, bool) else str(value) for name, value in fields.items()
     }
-    if path != "/api/adjust" and "style" not in fields:
+    if path not in ("/api/adjust", "/api/mask") and "style" not in fields:
         data.setdefault("style_id", "starry_night")
     response = client.post(path, files={upload: ("x.png", NOT_AN_IMAGE)}, data=data)
     return response.status_code, response.json()["error"]
@@ -78,7 +78,7 @@ def test_a_new_job_links_to_every_operation_on_a_job(schema: dict[str, Any], pat
 
 
 def test_left_out_is_absent_never_null_and_forms_take_only_their_fields(schema: dict[str, Any]) -> None:
-    for path in ("/api/jobs", "/api/preview", "/api/adjust", "/api/videos", "/api/batches"):
+    for path in ROUTES:
         body = form(schema, path)
         assert body["additionalProperties"] is False
         for name, field in body["properties"].items():
@@ -143,6 +143,7 @@ ROUTES = {
     "/api/adjust": "image",
     "/api/videos": "video",
     "/api/batches": "photos",
+    "/api/mask": "content",
 }
 # Fields that a choice needs beside it (the video and batch forms default to the fast engine).
 COMPANIONS = {"quality": {"method": "optimize"}}

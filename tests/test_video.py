@@ -34,11 +34,11 @@ from brushwork.config import Settings
 from brushwork.errors import SettingsError
 from brushwork.imageio import read_image
 from brushwork.video import stylize_video, warping_error
-from brushwork.video.flow import FlowEstimator, consistency_mask, frame_pair, warp, warp_torch
+from brushwork.video.flow import FlowEstimator, consistency_mask, warp, warp_torch
 from brushwork.video.io import read_frames
 from brushwork.video.metrics import output_frames
 from brushwork.video.resume import work_folder_for
-from brushwork.video.temporal import Stabilizer, TemporalTerm, temporal_loss
+from brushwork.video.temporal import Stabilizer, TemporalTerm, carry, temporal_loss
 from video_clips import SHIFT, FlickerPainter, frame_at, make_clip, texture
 
 TESTS = Path(__file__).parent
@@ -341,10 +341,30 @@ def test_scene_cut_starts_afresh_and_a_steady_shot_does_not() -> None:
     painted = np.full((48, 64, 3), 0.5, np.float32)
     previous_output = np.zeros((48, 64, 3), np.uint8)
     stabilizer = Stabilizer(0.6)
-    _, fresh = stabilizer(painted, frame_pair(estimator, shot[0], shot[1]), shot[0], shot[1], previous_output)
-    assert not fresh
-    image, fresh = stabilizer(painted, frame_pair(estimator, shot[1], other), shot[1], other, previous_output)
-    assert fresh and np.array_equal(image, painted)
+    for scale in (1.0, 0.5):
+        _, fresh = stabilizer(painted, carry(estimator, shot[0], shot[1], scale), previous_output)
+        assert not fresh
+        assert carry(estimator, shot[1], other, scale) is None  # a scene cut
+        image, fresh = stabilizer(painted, None, previous_output)
+        assert fresh and np.array_equal(image, painted)
+
+
+def test_flow_at_half_size_carries_the_pan_as_full_size_flow_does() -> None:
+    """The blending's flow, worked out on frames shrunk to half size, still moves the previous frame
+    onto the current one (the known pan of the test texture) almost as well as full-size flow."""
+    base = texture(160, 128, seed=3)
+    frames = [frame_at(i, 128, 96, base) for i in range(2)]
+    errors = {}
+    for scale in (1.0, 0.5):
+        moved = carry(FlowEstimator(), frames[0], frames[1], scale)
+        assert moved is not None and moved.backward.shape == (96, 128, 2)
+        assert 0.3 < float(moved.trust.mean()) <= 1.0
+        warped = warp(frames[0].astype(np.float32) / 255, moved.backward)
+        inner = (slice(8, -8), slice(8, -8))
+        errors[scale] = float(np.abs(warped - frames[1].astype(np.float32) / 255)[inner].mean())
+    still = float(np.abs(frames[0].astype(np.float32) - frames[1]).mean() / 255)
+    assert errors[0.5] < 0.5 * still  # it follows the motion
+    assert errors[0.5] < errors[1.0] + 0.01
 
 
 def test_optimizer_method_starts_from_the_warped_frame_and_gets_the_temporal_term(

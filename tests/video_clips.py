@@ -127,3 +127,49 @@ class FlickerPainter:
         rng = np.random.default_rng(zlib.crc32(np.round(frame * 255).astype(np.uint8).tobytes()))
         grain = rng.normal(0.0, 0.08, (*frame.shape[:2], 1))
         return np.clip(1.0 - 0.8 * frame + grain, 0.0, 1.0).astype(np.float32)
+
+
+def make_editor_clip(
+    path: Path, *, frames: int = 6, size: tuple[int, int] = (96, 64), timecode: str = "01:00:00:00"
+) -> list[npt.NDArray[np.uint16]]:
+    """A clip as an editor exports it: ProRes 422 HQ, 10-bit 4:2:2, BT.709 tags (limited range), a
+    start timecode and PCM audio, at 24 fps. The picture is a smooth ramp (more levels than 8 bits
+    hold) panned a pixel a frame. Returns the frames as 16-bit RGB."""
+    width, height = size
+    x = np.linspace(0.05, 0.95, width + frames, dtype=np.float64)
+    y = np.linspace(0.2, 0.8, height, dtype=np.float64)[:, None]
+    images = []
+    for index in range(frames):
+        ramp = np.broadcast_to(x[index : index + width][None, :], (height, width))
+        rgb = np.stack([ramp, 0.5 * ramp + 0.5 * y, np.broadcast_to(y, (height, width))], axis=-1)
+        images.append(np.round(rgb * 65535).astype(np.uint16))
+    container = av.open(str(path), "w")
+    container.metadata["timecode"] = timecode
+    container.metadata["comment"] = "reel A001"
+    stream = container.add_stream("prores_ks", rate=24)
+    stream.width, stream.height = width, height
+    stream.pix_fmt = "yuv422p10le"
+    stream.options = {"profile": "hq"}
+    for target in (stream.codec_context,):
+        target.color_primaries, target.color_trc, target.colorspace, target.color_range = 1, 1, 1, 1
+    audio = container.add_stream("pcm_s16le", rate=48000)
+    audio.layout = "stereo"
+    for index, image in enumerate(images):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb48le")
+        frame = frame.reformat(format="yuv422p10le", dst_colorspace=1, dst_color_range=1)
+        frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range = 1, 1, 1, 1
+        frame.pts = index
+        frame.time_base = Fraction(1, 24)
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
+    samples = frames * 2000
+    wave = (3000 * np.sin(2 * math.pi * 440 * np.arange(samples) / 48000)).astype(np.int16)
+    for start in range(0, samples, 1000):
+        piece = np.repeat(wave[start : start + 1000][None, :], 2, axis=0).T.reshape(1, -1)
+        sound = av.AudioFrame.from_ndarray(np.ascontiguousarray(piece), format="s16", layout="stereo")
+        sound.sample_rate = 48000
+        sound.pts = start
+        container.mux(audio.encode(sound))
+    container.mux(audio.encode(None))
+    container.close()
+    return images

@@ -22,18 +22,19 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from brushwork.batch import cli as batch_cli
-from brushwork.commands import evaluate, info, sheet, stylize
+from brushwork.commands import evaluate, info, mask, sheet, stylize
 from brushwork.options import HelpFormatter
 from brushwork.server import cli as serve_cli
 from brushwork.video import cli as video_cli
 
 BROKEN_PIPE_STATUS = 128 + 13  # 128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended
-COMMANDS = ("stylize", "info", "evaluate", "sheet", "serve", "video", "video-eval", "batch")
+COMMANDS = ("stylize", "info", "evaluate", "sheet", "mask", "serve", "video", "video-eval", "batch")
 RUNNERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "stylize": stylize.run,
     "info": info.run,
     "evaluate": evaluate.run,
     "sheet": sheet.run,
+    "mask": mask.run,
     "serve": serve_cli.run,
     "video": video_cli.run_video_command,
     "video-eval": video_cli.run_video_command,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_parser(commands, formatter)
     evaluate.add_parser(commands, formatter)
     sheet.add_parser(commands, formatter)
+    mask.add_parser(commands, formatter)
     serve_cli.add_parser(commands, formatter)
     video_cli.add_video_parsers(commands, formatter)
     batch_cli.add_parser(commands, formatter)

@@ -204,7 +204,7 @@ class Settings:
         default=None,
         metadata={
             "help": "paint only part of the picture: a mask image (white = paint, black = keep the photo, "
-            "grey = partly)"
+            "grey = partly), or subject, background, faces or text (found in the photo)"
         },
     )
     invert_mask: bool = field(default=False, metadata={"help": "paint where the mask is black instead"})
@@ -223,6 +223,19 @@ class Settings:
     protect_faces: bool = field(
         default=False,
         metadata={"help": "keep faces recognisable: detected faces keep most of the photo"},
+    )
+    protect_text: bool = field(
+        default=False,
+        metadata={
+            "help": "keep words readable: detected text keeps the photo's letters "
+            "(see --protect-text-strength)"
+        },
+    )
+    protect_text_strength: float = field(
+        default=0.85,
+        metadata={
+            "help": "with --protect-text: how much of the photo the text keeps, 0 to 1 (less: more painting)"
+        },
     )
     # Before painting, in this order (in the photo's own pixels).
     crop: str | None = field(default=None, metadata={"help": "before: crop the photo to x,y,w,h"})
@@ -416,6 +429,10 @@ def validate(s: Settings) -> None:
         raise SettingsError(f"tile-size must be a multiple of 16 and at least 64, got {s.tile_size}")
     if s.feather is not None and not (math.isfinite(s.feather) and 0 <= s.feather <= 1000):
         raise SettingsError(f"feather must be between 0 and 1000 pixels, got {s.feather}")
+    if not (math.isfinite(s.protect_text_strength) and 0 <= s.protect_text_strength <= 1):
+        raise SettingsError(f"protect-text-strength must be between 0 and 1, got {s.protect_text_strength}")
+    if s.protect_text_strength != Settings.protect_text_strength and not s.protect_text:
+        raise SettingsError("protect-text-strength needs --protect-text")
     if s.invert_mask and s.mask is None:
         raise SettingsError("invert-mask needs --mask")
     if s.subject_box is not None:

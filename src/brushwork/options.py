@@ -93,7 +93,7 @@ def intermediate_path(output: Path, step: int) -> Path:
 def run_inputs(contents: Sequence[str], styles: Sequence[str], settings: Settings) -> list[str]:
     """Every file a run reads, which none of its outputs may replace."""
     init = [] if settings.start in ("content", "noise", "fast") else [settings.start]
-    masks = [settings.mask] if settings.mask not in (None, "subject", "background") else []
+    masks = [settings.mask] if settings.mask not in (None, "subject", "background", "faces", "text") else []
     return [*contents, *styles, *init, *masks, *(settings.style_masks or ())]
 
 

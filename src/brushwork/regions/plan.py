@@ -1,7 +1,7 @@
 """Turn the region settings (``mask``, ``invert_mask``, ``style_masks``, ``feather``, ``subject_box``,
-``protect_faces``) into what the engines need: per region, a soft mask at the output's size and the
-weight of each style image in it, and the overall mask that decides, pixel by pixel, how much of the
-painting replaces the photo.
+``protect_faces``, ``protect_text``) into what the engines need: per region, a soft mask at the output's
+size and the weight of each style image in it, and the overall mask that decides, pixel by pixel, how
+much of the painting replaces the photo.
 
 Mask files are drawn on the photo as given: the before-adjustments (crop, rotate, flip, pad) are
 applied to them too, so they stay in register with the picture that is painted.
@@ -34,7 +34,12 @@ class RegionPlan:
 
 
 def has_regions(settings: Settings) -> bool:
-    return settings.mask is not None or settings.style_masks is not None or settings.protect_faces
+    return (
+        settings.mask is not None
+        or settings.style_masks is not None
+        or settings.protect_faces
+        or settings.protect_text
+    )
 
 
 def feather_pixels(settings: Settings, size: tuple[int, int]) -> float:
@@ -86,6 +91,10 @@ def plan_regions(
         faces = _faces(photo, soft, notes)
         if faces is not None:
             parts = [part * (1.0 - FACE_KEEP * faces) for part in parts]
+    if settings.protect_text:
+        text = _text(photo, notes)
+        if text is not None:
+            parts = [part * (1.0 - settings.protect_text_strength * text) for part in parts]
     paint = np.clip(np.sum(parts, axis=0), 0.0, 1.0).astype(np.float32)
     regions = [(_tensor(part, device), w) for part, w in zip(parts, weights, strict=True)]
     return RegionPlan(regions=regions, paint=_tensor(paint, device), notes=notes)
@@ -108,7 +117,11 @@ def _mask(
     box = parse_box(settings.subject_box, "subject-box") if settings.subject_box else None
     if spec in KEYWORDS:
         loaded = region_mask(
-            spec, photo, inverted=inverted, feather_px=soft, box=box if spec != "faces" else None
+            spec,
+            photo,
+            inverted=inverted,
+            feather_px=soft,
+            box=box if spec in ("subject", "background") else None,
         )
         return loaded.mask, list(loaded.notes)
     before = settings.before
@@ -138,6 +151,17 @@ def _faces(photo: FloatArray, soft: float, notes: list[str]) -> FloatArray | Non
         return None
     notes.append(f"protect-faces: {len(boxes)} face{'s' if len(boxes) > 1 else ''} found")
     return feather(face_mask(photo.shape[:2], boxes), soft)
+
+
+def _text(photo: FloatArray, notes: list[str]) -> FloatArray | None:
+    from brushwork.regions.text import find_text, text_mask
+
+    lines = find_text(photo)
+    if not lines:
+        notes.append("protect-text: no text found")
+        return None
+    notes.append(f"protect-text: {len(lines)} line{'s' if len(lines) > 1 else ''} of text found")
+    return text_mask(photo.shape[:2], lines)
 
 
 def composite(painted: torch.Tensor, photo: torch.Tensor, paint: torch.Tensor) -> torch.Tensor:

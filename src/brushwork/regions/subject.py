@@ -1,34 +1,23 @@
 """Find the main subject of a photo (`--mask subject` / `--mask background`) without downloading anything.
 
-Checked in November 2026 for a segmentation model bundled in a well-kept package, for Python 3.11:
+The subject is found by U²-Net-p, a salient-object network carried in the project as a 4.6 MB ONNX file
+and run with onnxruntime (:mod:`brushwork.regions.u2net`; its edges are refined at full resolution).
+Measured (benchmarks/bench_subject.py, BENCHMARKS.md §13): IoU 0.98-0.99 with the hand-made mask of the
+portrait, 0.96 on a product shot (a cup on its saucer), 0.73 on the sailing ship (it loses parts of the
+blue sails against the blue sky) and, on the lion that fills the frame, its head and upper mane
+rather than the whole mane.
 
-- opencv-python-headless / opencv-contrib-python-headless: no DNN model of any kind in the wheels (4.14
-  and 5.0); cv2.saliency exists only in the contrib build, which cannot be installed beside the plain
-  build (both own the `cv2` package) and would clash with the `video` extra's opencv-python-headless.
-- mediapipe 0.10.x (0.10.18 checked) does ship selfie_segmentation.tflite in the
-  wheel, but it requires numpy<2 (brushwork runs on numpy 2), jax, jaxlib, protobuf<5 and the GUI
-  build opencv-contrib-python; mediapipe 1.x ships no models at all (the Tasks API wants a model
-  file). Its selfie model only knows people anyway.
-- rembg downloads its models (u2net ...) on first use.
-
-So the subject is found by OpenCV's GrabCut (colour models + graph cut) on a copy at most
-:data:`WORK_SIDE` pixels across, seeded by priors rather than a model: the outermost strips of the
-top, left and right are background; an ellipse a little below the centre (subjects tend to stand on
-the bottom edge) is probably the subject, with a small sure-subject core; everything else is
-probably background. Given a box, GrabCut starts from the box instead. When the seeded cut finds
-almost nothing or almost everything, a plain centre rectangle is tried instead. (Saliency seeds,
-spectral residual and colour contrast against the edges, computed with NumPy and OpenCV, were tried
-first: on these photos they lit up texture rather than subjects, so they are not used.)
-
-Measured (benchmarks/bench_subject.py, contact sheet in benchmarks/results/subject.png): IoU 0.90
-with the hand-made head-and-shoulders mask of the portrait (face.jpg); 0.2-2.5 s a photo on one core.
-By eye: good on the portrait and the sailing ship; the Taj Mahal comes with its reflection in the
-pool, Tubingen's houses with the river bank, the Golden Gate with half the bay, the Chicago skyline
-without its right-most towers. It fails on the lion (grey on grey, filling the frame): no cut is
-believable and the centre ellipse is returned, with a note. It has no notion of what a subject is,
-only of colours that differ from the top and side edges; a box, or a mask file, is the way out.
-With a box the Taj Mahal comes without its reflection and the Golden Gate's tower alone; in the
-lion's box GrabCut still finds nothing, and the whole box is returned, with a note.
+OpenCV's GrabCut (colour models + graph cut, seeded by priors) is the fallback: when onnxruntime cannot
+be imported (with a note), when the network sees nothing that stands out or only a speck (under
+:data:`MIN_NETWORK_COVER` of the picture: a townscape with no one subject), on pictures under
+:data:`NETWORK_MIN_SIDE` pixels (too small for it), and always within a
+``--subject-box``, where the user has already said where the subject is. It works on a copy at most
+:data:`WORK_SIDE` pixels across: the outermost strips of the top, left and right are background; an
+ellipse a little below the centre (subjects tend to stand on the bottom edge) is probably the subject,
+with a small sure-subject core; everything else is probably background. Given a box, GrabCut starts
+from the box instead. When the seeded cut finds almost nothing or almost everything, a plain centre
+rectangle is tried instead, and when that fails too, the centre ellipse is returned with a note.
+GrabCut scores IoU 0.90 on the portrait and fails on the lion (grey on grey).
 """
 
 from __future__ import annotations
@@ -47,7 +36,18 @@ WORK_SIDE = 256  # long side of the copy GrabCut works on
 ITERATIONS = 5
 BORDER = 0.03  # width of the sure-background strips, as a fraction of the short side
 MIN_COVER, MAX_COVER = 0.05, 0.95  # a cut outside these fractions of the picture is not believed
+# Below this long side the network sees too little (IoU 0.34-0.38 on the portrait at 48x64, GrabCut does
+# better); from 96x128 on it does well (0.96).
+NETWORK_MIN_SIDE = 96
+# A network mask smaller than this fraction of the picture is not believed (GrabCut's MIN_COVER): on a
+# view with no one subject it picks a house (2 % of Tubingen's riverside, 3 % of the Chicago skyline),
+# and GrabCut's colour cut is the better guess there; every photo with a subject in the benchmark is 20 %+.
+MIN_NETWORK_COVER = 0.05
 KEEP_PIECE = 0.1  # pieces smaller than this fraction of the largest one are dropped
+
+
+Method = Literal["network", "cut", "box", "centre box", "centre ellipse"]
+NO_RUNTIME = "onnxruntime is not installed, so GrabCut found it, less well (pip install onnxruntime)"
 
 
 class Box(NamedTuple):
@@ -65,7 +65,7 @@ class Subject:
     fell back to a guess (for the caller to show)."""
 
     mask: FloatArray
-    method: Literal["cut", "box", "centre box", "centre ellipse"]
+    method: Method
     note: str | None = None
 
 
@@ -82,20 +82,38 @@ def find_subject(
 def locate_subject(
     rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, int] | None = None
 ) -> Subject:
-    """find_subject, saying how the mask was found: by the seeded cut ("cut"), within the box ("box"),
-    by the fallback cut from a centre rectangle ("centre box") or, when no cut finds a believable
-    subject, as the centre ellipse of the priors ("centre ellipse", with a note)."""
-    import cv2
+    """find_subject, saying how the mask was found: by the network ("network"), or by GrabCut: the
+    seeded cut ("cut"), within the box ("box"), the fallback cut from a centre rectangle ("centre box")
+    or, when no cut finds a believable subject, the centre ellipse of the priors ("centre ellipse",
+    with a note)."""
+    from brushwork.regions import u2net
 
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 1:
         raise ValueError(f"expected an (H, W, 3) array, not shape {rgb.shape}")
+    if box is not None:
+        return _grabcut(rgb, box)
+    if not u2net.runtime_available():
+        found = _grabcut(rgb, None)
+        note = NO_RUNTIME if found.note is None else f"{NO_RUNTIME}; {found.note}"
+        return Subject(found.mask, found.method, note)
+    if max(rgb.shape[:2]) < NETWORK_MIN_SIDE:
+        return _grabcut(rgb, None)
+    mask = u2net.subject_mask(rgb)
+    if mask is None or float((mask > 0.5).mean()) < MIN_NETWORK_COVER:
+        return _grabcut(rgb, None)
+    return Subject(mask, "network")
+
+
+def _grabcut(rgb: npt.NDArray[np.floating], box: Box | tuple[int, int, int, int] | None) -> Subject:
+    import cv2
+
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     checked = None if box is None else _scaled_box(Box(*box), (width, height), scale)
     small = np.asarray(cv2.resize(_bgr8(rgb), size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     found, note = _tidy(_cut(small, checked)), None
-    method: Literal["cut", "box", "centre box", "centre ellipse"] = "cut" if checked is None else "box"
+    method: Method = "cut" if checked is None else "box"
     if checked is not None and not found.any():
         found, note = _box_mask(found.shape, checked), "no subject found inside the box: using the whole box"
     if checked is None and not MIN_COVER <= found.mean() <= MAX_COVER:

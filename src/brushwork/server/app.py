@@ -72,7 +72,7 @@ from brushwork.server.gallery import GALLERY, STATIC_DIR
 from brushwork.server.guard import COOKIE, Guard, session_value, token_matches
 from brushwork.server.intake import Yes, refuse_unknown_fields, save_upload
 from brushwork.server.media_routes import add_media_routes, make_room
-from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer
+from brushwork.server.preview import PREVIEW_SIDE, EngineMissing, PreviewBusy, Previewer, encode_png
 from brushwork.server.runner import Runner, thumbnail_size
 from brushwork.server.schemas import JobList, JobView, Limits, ServerInfo, Style
 from brushwork.server.store import BATCH, IMAGE, QUEUED, RUNNING, VIDEO, JobStore
@@ -85,7 +85,8 @@ EVENT_KEEPALIVE_SECONDS = 15.0
 DECODES_AT_ONCE = 2  # uploads decoded at the same time: a 20-megapixel image takes ~240 MB as floats
 MAX_PAGE = 200  # jobs listed at most per request
 INITS = ("content", "fast")  # what an optimize job may start from (never a file on the server)
-MASK_MODES = ("subject", "background", "faces")  # what mask_mode may name (never a file on the server)
+# what mask_mode may name (never a file on the server)
+MASK_MODES = ("subject", "background", "faces", "text")
 ADJUST_SIDE = 1024  # the largest long side POST /api/adjust takes (it is for previews)
 DENOISE_SIDE = math.isqrt(DENOISE_MAX_PIXELS)  # the largest square picture denoise takes
 # The fast engine reads the painting at 256 / style_scale px on its short side: at 0.1 a preview
@@ -553,6 +554,42 @@ def create_app(config: ServerConfig, server: Server | None = None) -> FastAPI:
             raise HTTPException(422, str(error)) from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
+    @app.post(
+        "/api/mask",
+        operation_id="find_mask",
+        responses=answers(400, 413, 422, s200={**PNG, "description": "the mask"}),
+        response_class=Response,
+        dependencies=[Depends(_known_mask_fields)],
+    )
+    def found_mask(
+        content: Annotated[UploadFile, File(description="the photo (a small copy is enough)")],
+        mask_mode: Annotated[
+            str, Form(description="what to find in the photo", json_schema_extra=one_of(*MASK_MODES))
+        ],
+    ) -> Response:
+        """The mask that ``mask_mode`` finds in the photo (white paints, black keeps the photo), at most
+        PREVIEW_SIDE px across, as a PNG to show over the photo before painting; nothing is stored. A
+        corrected copy can come back as a job's ``mask``."""
+        from brushwork.regions.resolve import region_mask
+
+        if mask_mode not in MASK_MODES:
+            raise HTTPException(422, f"mask_mode must be one of {', '.join(MASK_MODES)}, got {mask_mode!r}")
+        folder = server.files.staging(new_job_id())
+        try:
+            _save_upload(server, content, folder / names.CONTENT, "the photo")
+            with server.decodes:  # also bounds how many masks are found at once
+                picture = _read(server, folder / names.CONTENT, "the photo")
+                side = min(PREVIEW_SIDE, max(picture.size))  # never larger than the photo
+                rgb = imageio.resize(picture.rgb, imageio.fit_long_side(picture.size, side))
+                try:
+                    mask = region_mask(mask_mode, rgb).mask
+                except UserInputError as error:  # no face found: a valid field, an unusable photo
+                    raise HTTPException(400, str(error)) from None
+        finally:
+            server.files.discard_staging(folder.name)
+        png = encode_png(mask[..., None].repeat(3, axis=2))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
     @app.get("/api/jobs", operation_id="list_jobs", responses=answers(422))
     def list_jobs(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="jobs at most")] = 50,
@@ -703,6 +740,7 @@ class RegionForm:
     mask_mode: str | None
     invert_mask: bool | None
     protect_faces: bool | None
+    protect_text: bool | None
 
     def settings(self) -> dict[str, Any]:
         """The Settings fields; an uploaded mask is named by its stored file (``files.MASK``)."""
@@ -712,7 +750,12 @@ class RegionForm:
         if mode is not None and self.mask is not None:
             raise HTTPException(422, "give either a mask image (mask) or a mask_mode, not both")
         mask = names.MASK if self.mask is not None else mode
-        return {"mask": mask, "invert_mask": self.invert_mask, "protect_faces": self.protect_faces}
+        return {
+            "mask": mask,
+            "invert_mask": self.invert_mask,
+            "protect_faces": self.protect_faces,
+            "protect_text": self.protect_text,
+        }
 
 
 def region_form(
@@ -723,7 +766,8 @@ def region_form(
     mask_mode: Annotated[
         str | None,
         Form(
-            description="paint only the subject, the background or the faces found in the photo (or mask)",
+            description="paint only the subject, the background, the faces or the text found in the photo "
+            "(or mask)",
             json_schema_extra=one_of(*MASK_MODES),
         ),
     ] = None,
@@ -733,8 +777,11 @@ def region_form(
     protect_faces: Annotated[
         bool | None, Yes, Form(description="detected faces keep most of the photo")
     ] = None,
+    protect_text: Annotated[
+        bool | None, Yes, Form(description="detected text keeps the photo's letters")
+    ] = None,
 ) -> RegionForm:
-    return RegionForm(mask, mask_mode, invert_mask, protect_faces)
+    return RegionForm(mask, mask_mode, invert_mask, protect_faces, protect_text)
 
 
 Finishing = dict[str, float | None]
@@ -776,7 +823,7 @@ def finishing_query(
     return finishing_form(brightness, contrast, saturation, hue, sharpen, denoise)
 
 
-REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces")
+REGION_FIELDS = ("mask", "mask_mode", "invert_mask", "protect_faces", "protect_text")
 FINISHING_FIELDS = ("brightness", "contrast", "saturation", "hue", "sharpen", "denoise")
 
 
@@ -827,6 +874,10 @@ async def _known_preview_fields(request: Request) -> None:
 
 async def _known_adjust_fields(request: Request) -> None:
     await refuse_unknown_fields(request, ADJUST_FIELDS)
+
+
+async def _known_mask_fields(request: Request) -> None:
+    await refuse_unknown_fields(request, frozenset(("content", "mask_mode")))
 
 
 def _settings(chosen: dict[str, Any], config: ServerConfig) -> Settings:

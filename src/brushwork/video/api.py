@@ -10,8 +10,10 @@ import os
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal
 
 import cv2
@@ -27,23 +29,31 @@ from brushwork.outputs import check_output, check_output_dir
 from brushwork.video.flow import FlowEstimator, FramePair, frame_pair
 from brushwork.video.io import (
     RGB8,
+    CodecRequest,
     EncodeOptions,
     OutputFormat,
+    Pixels,
     VideoInfo,
     VideoReadError,
     Window,
     encode,
+    frames_of,
     output_format,
-    probe,
-    read_frames,
+    probe_input,
 )
-from brushwork.video.resume import WorkFolder, file_digest, work_folder_for
+from brushwork.video.resume import WorkFolder, input_digest, work_folder_for
+from brushwork.video.safety import Limits, check_disk_space, check_limits, frames_bytes
+from brushwork.video.tags import ColourTags
 from brushwork.video.temporal import (
     DEFAULT_BLEND,
+    FLOW_SCALE,
     LONG_RANGE,
+    Carry,
     Stabilizer,
     TemporalTerm,
+    carry,
     is_scene_cut,
+    shrunk,
     start_image,
     temporal_term,
     trusted_mask,
@@ -103,7 +113,7 @@ class VideoResult:
 
 VideoCallback = Callable[[VideoProgress], None]
 # paints one frame: (index, input frame, previous input frame, previous output) -> the frame to keep
-Step = Callable[[int, RGB8, RGB8 | None, RGB8 | None], FloatImage]
+Step = Callable[[int, Pixels, Pixels | None, Pixels | None], FloatImage]
 
 
 def stylize_video(
@@ -121,14 +131,19 @@ def stylize_video(
     temporal_blend: float = DEFAULT_BLEND,
     crf: int | None = None,
     bitrate: int | None = None,
+    codec: CodecRequest | None = None,
+    colour: Mapping[str, str | None] | None = None,
+    fps: Fraction | float | None = None,
+    limits: Limits | None = None,
+    flow_scale: float = FLOW_SCALE,
     restart: bool = False,
     keep_frames: bool = False,
     callback: VideoCallback | None = None,
 ) -> VideoResult:
     """Paint ``video`` in the style of ``styles`` and write ``output``.
 
-    The output's extension picks container and codec (.mp4/.mov/.mkv/.m4v: H.264, .webm: VP9,
-    .avi: MPEG-4, .gif), or a path with no extension gets a folder of PNG frames. Every frame keeps
+    The output's extension picks the container (.mp4/.m4v/.mov/.mkv: H.264 unless the source's codec
+    fits, .webm: VP9, .avi: MPEG-4, .gif), or a folder or %d pattern gets image files. Every frame keeps
     its input timestamp; rotation and pixel aspect are kept; audio is copied packet for packet where
     the container can hold it (re-encoded otherwise, said in ``notes``).
 
@@ -138,6 +153,17 @@ def stylize_video(
     of the previous output, moved along the optical flow, is kept where it can be trusted (0:
     independent frames); the optimizer method instead starts each frame from that warped output.
     ``start``/``duration`` (seconds) paint part of the clip. ``crf`` or ``bitrate`` set the video quality.
+
+    ``codec`` picks the encoder, profile, pixel format or bit depth (see :mod:`brushwork.video.codecs`:
+    by default the container's codec, or the source's where the container holds it, at the source's
+    bit depth and chroma where the codec holds them; a source of more than 8 bits is painted and kept
+    as 16-bit frames then). Colour primaries, transfer, matrix and range are copied from the source
+    unless ``colour`` names them (keys ``primaries``, ``transfer``, ``matrix``, ``range``: FFmpeg's
+    names); the timecode and the container's and stream's metadata are kept. ``video`` may be a folder
+    of frames or a printf pattern (``shot/f_%04d.exr``, at ``fps``, 24 by default), and ``output`` a
+    folder or pattern of PNG, TIFF or EXR files, numbered as the input's frames. Inputs open only
+    through known demuxers, within ``limits``; the disk must hold the work folder's frames.
+    ``flow_scale`` is the share of each side at which the temporal blending's optical flow runs.
 
     Finished frames are kept in ``OUTPUT.brushwork-frames`` beside the output: running the same call
     again after an interruption continues where it stopped and gives the same video; a different
@@ -152,21 +178,33 @@ def stylize_video(
             f"{changed} cannot be used on a video: trim or turn the clip in a video editor first"
         )
     window = Window(start, duration)
-    options = EncodeOptions(crf=crf, bitrate=bitrate)
+    codec = codec or CodecRequest()
+    limits = limits or Limits()
+    if not 0.1 <= flow_scale <= 1:
+        raise SettingsError(f"flow scale must be between 0.1 and 1, got {flow_scale}")
     stabilizer = _stabilizer(temporal_blend)
-    fmt = output_format(output)
+    output_format(output, codec)  # the output's name and codec, checked before the input is read
     style_list: list[StyleInput] = list(styles) if isinstance(styles, list | tuple) else [styles]  # type: ignore[list-item]
     if not style_list and painter is None:
         raise UserInputError("at least one style image is needed")
+    rate = _frame_rate(fps)
+    info = probe_input(video, rate)
+    fmt = output_format(output, codec, info)
     _check_paths(video, output, fmt, style_list)
-    info = probe(video)
+    seconds = (
+        info.duration if window.duration is None else min(window.duration, info.duration or window.duration)
+    )
+    check_limits(info.path, info.size, seconds, info.frames if window.whole else None, limits)
+    tags = _colour(info.colour, colour)
+    options = EncodeOptions(crf=crf, bitrate=bitrate, colour=tags)
+    deep = info.bits > 8 and fmt.bits > 8
     frame_size = painted_size(info.size, size, fmt)
     settings = settings.replace(size=max(frame_size))
     style_pictures = [_style_picture(style) for style in style_list]
     method = "custom" if painter is not None else settings.method
 
     manifest = {
-        "input": {"name": os.path.basename(os.fspath(video)), "sha256": file_digest(video)},
+        "input": {"name": os.path.basename(os.fspath(video).rstrip("/")), "sha256": input_digest(info)},
         "styles": [_digest(picture) for picture in style_pictures],
         "settings": settings.to_dict(),
         "video": {
@@ -176,11 +214,18 @@ def stylize_video(
             "method": method,
             "temporal_blend": stabilizer.blend,
             "painter": _painter_name(painter),
+            "bits": 16 if deep else 8,
+            "flow_scale": flow_scale,
         },
     }
-    work = WorkFolder(work_folder_for(output), manifest, restart=restart)
+    expected = info.expected_frames(window)
+    work_path = work_folder_for(output)
+    if expected:
+        needed = frames_bytes(frame_size, expected, 16 if deep else 8)
+        check_disk_space(work_path.parent, 2 * needed if fmt.is_folder else needed)  # image files: twice
+    work = WorkFolder(work_path, manifest, restart=restart)
     try:
-        run = _Run(info, window, frame_size, work, stabilizer, started, callback)
+        run = _Run(info, window, frame_size, work, stabilizer, started, callback, deep, flow_scale)
         try:
             if painter is not None or method == "fast":
                 run.paint_each(painter or _engine_painter(style_pictures, settings, device, weights))
@@ -192,7 +237,7 @@ def stylize_video(
         painted_at = time.perf_counter()
         run.report("encoding")
         # the frames are all painted: whatever goes wrong from here on, they stay for the next run
-        notes = encode(info, output, fmt, frame_size, window, work.load, options)
+        notes = encode(info, output, fmt, frame_size, window, work.load, options, frames=run.done)
     except BaseException:
         work.close()
         raise
@@ -220,6 +265,22 @@ def stylize_video(
     )
 
 
+def _frame_rate(fps: Fraction | float | None) -> Fraction | None:
+    if fps is None:
+        return None
+    rate = Fraction(fps).limit_denominator(1001)
+    if not 1 <= rate <= 1000:
+        raise SettingsError(f"fps must be between 1 and 1000, got {float(fps):g}")
+    return rate
+
+
+def _colour(source: ColourTags, names: Mapping[str, str | None] | None) -> ColourTags:
+    names = names or {}
+    return source.overridden(
+        names.get("primaries"), names.get("transfer"), names.get("matrix"), names.get("range")
+    )
+
+
 def _stabilizer(blend: float) -> Stabilizer:
     try:
         return Stabilizer(blend)
@@ -234,6 +295,8 @@ def painted_size(clip: tuple[int, int], size: int | None, fmt: OutputFormat) -> 
         raise SettingsError(f"size must be between 16 and 16384 pixels, got {size}")
     if fmt.even_size:
         width, height = max(2, width - width % 2), max(2, height - height % 2)
+    if fmt.encoding is not None and fmt.encoding.codec == "dnxhr" and (width < 256 or height < 120):
+        raise SettingsError(f"DNxHR needs frames of at least 256x120, these are {width}x{height}")
     return width, height
 
 
@@ -246,6 +309,8 @@ def _check_paths(
     """Before any work: the output (and the work folder beside it) can be written and is no input."""
     inputs = [video, *(style for style in styles if isinstance(style, str | os.PathLike))]
     name = os.fspath(output).rstrip("/" + os.sep) or os.fspath(output)
+    if fmt.frames is not None and fmt.frames.folder:
+        name = fmt.frames.folder
     if fmt.is_folder and os.path.isdir(name):
         if any(os.scandir(name)):
             raise UserInputError(f"cannot write frames into {name!r}: the folder is not empty")
@@ -309,6 +374,18 @@ def _to_uint8(image: npt.NDArray[Any]) -> RGB8:
     return np.clip(np.round(np.asarray(image, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
+def _quantized(image: npt.NDArray[Any], deep: bool) -> Pixels:
+    if not deep:
+        return _to_uint8(image)
+    return np.clip(np.round(np.asarray(image, dtype=np.float32) * 65535.0), 0, 65535).astype(np.uint16)
+
+
+def _unit(image: Pixels) -> FloatImage:
+    """uint8 or uint16 RGB as float32 in [0, 1]."""
+    scale = 65535.0 if image.dtype == np.uint16 else 255.0
+    return image.astype(np.float32) / scale
+
+
 def _fitted(image: npt.NDArray[Any], size: tuple[int, int]) -> npt.NDArray[Any]:
     if (image.shape[1], image.shape[0]) == size:
         return image
@@ -327,14 +404,17 @@ class _Run:
         stabilizer: Stabilizer,
         started: float,
         callback: VideoCallback | None,
+        deep: bool = False,
+        flow_scale: float = FLOW_SCALE,
     ) -> None:
         self.info, self.window, self.size, self.work = info, window, size, work
+        self.deep, self.flow_scale = deep, flow_scale
         self.stabilizer = stabilizer
         self.started = started
         self.callback = callback
         self.total = info.expected_frames(window)
         self.flow = FlowEstimator()
-        self.recent_inputs: deque[RGB8] = deque(maxlen=LONG_RANGE)  # the frames before the current one
+        self.recent_inputs: deque[Pixels] = deque(maxlen=LONG_RANGE)  # the frames before the current one
         self.done = self.painted = self.reused = 0
         self.last_time = 0.0
 
@@ -356,9 +436,9 @@ class _Run:
         """Calls ``step(index, input frame at the painted size, previous input frame, previous output)``
         for each frame still to paint and keeps what it returns; finished frames are counted and skipped
         (and read back only when the next frame needs them)."""
-        previous_input: RGB8 | None = None
-        previous_output: RGB8 | None = None
-        for frame in read_frames(self.info.path, self.window):
+        previous_input: Pixels | None = None
+        previous_output: Pixels | None = None
+        for frame in frames_of(self.info, self.window, deep=self.deep):
             current = np.ascontiguousarray(_fitted(frame.rgb, self.size))
             if self.work.has(frame.index):
                 self.reused += 1
@@ -366,7 +446,9 @@ class _Run:
             else:
                 if previous_output is None and frame.index > 0:
                     previous_output = self.work.load(frame.index - 1)
-                previous_output = _to_uint8(step(frame.index, current, previous_input, previous_output))
+                previous_output = _quantized(
+                    step(frame.index, current, previous_input, previous_output), self.deep
+                )
                 self.work.save(frame.index, previous_output)
                 self.painted += 1
             previous_input = current
@@ -394,23 +476,29 @@ class _Run:
                 f"of {declared:.2f} s"
             )
 
-    def _pair(self, previous: RGB8 | None, current: RGB8) -> FramePair | None:
+    def _pair(self, previous: Pixels | None, current: Pixels) -> FramePair | None:
         if previous is None or self.stabilizer.blend == 0:
             return None
-        return frame_pair(self.flow, previous, current)
+        return frame_pair(self.flow, shrunk(previous, 1), shrunk(current, 1))
 
     def paint_each(self, painter: FramePainter) -> None:
-        """Per-frame painting, stabilised by blending with the previous output along the flow."""
+        """Per-frame painting, stabilised by blending with the previous output along the flow. The flow
+        runs in a second thread while the frame is painted (OpenCV and torch release the GIL), on
+        frames shrunk by ``flow_scale``."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="brushwork-flow") as pool:
 
-        def step(
-            index: int, current: RGB8, previous_input: RGB8 | None, previous_output: RGB8 | None
-        ) -> FloatImage:
-            painted = _fitted(np.asarray(painter(current.astype(np.float32) / 255.0), np.float32), self.size)
-            pair = self._pair(previous_input, current)
-            image, _ = self.stabilizer(painted, pair, previous_input, current, previous_output)
-            return image
+            def step(
+                index: int, current: Pixels, previous_input: Pixels | None, previous_output: Pixels | None
+            ) -> FloatImage:
+                moving: Future[Carry | None] | None = None
+                if previous_input is not None and self.stabilizer.blend > 0:
+                    moving = pool.submit(carry, self.flow, previous_input, current, self.flow_scale)
+                painted = _fitted(np.asarray(painter(_unit(current)), np.float32), self.size)
+                moved = moving.result() if moving is not None else None
+                image, _ = self.stabilizer(painted, moved, previous_output)
+                return image
 
-        self._loop(step)
+            self._loop(step)
 
     def optimize_each(
         self, styles: Sequence[Picture], settings: Settings, device: str | torch.device, weights: Any
@@ -428,9 +516,9 @@ class _Run:
         hooked = "extra_loss" in inspect.signature(stylize).parameters
 
         def step(
-            index: int, current: RGB8, previous_input: RGB8 | None, previous_output: RGB8 | None
+            index: int, current: Pixels, previous_input: Pixels | None, previous_output: Pixels | None
         ) -> FloatImage:
-            photo = current.astype(np.float32) / 255.0
+            photo = _unit(current)
             pair = self._pair(previous_input, current)
             if pair is None or previous_input is None or previous_output is None:
                 return stylize(photo, list(styles), settings=settings, device=device, weights=weights).image
@@ -457,14 +545,14 @@ class _Run:
         self._loop(step)
 
     def _temporal_term(
-        self, index: int, current: RGB8, previous_output: RGB8, pair: FramePair, trusted: FloatImage
+        self, index: int, current: Pixels, previous_output: Pixels, pair: FramePair, trusted: FloatImage
     ) -> TemporalTerm:
         from brushwork.features import from_caffe
 
         older = None
         if index >= LONG_RANGE and len(self.recent_inputs) == LONG_RANGE:
             older_input = self.recent_inputs[0]  # frame index - LONG_RANGE
-            long_pair = frame_pair(self.flow, older_input, current)
+            long_pair = frame_pair(self.flow, shrunk(older_input, 1), shrunk(current, 1))
             long_trusted = trusted_mask(long_pair, older_input, current)
             older = (self.work.load(index - LONG_RANGE), long_pair, long_trusted)
         return temporal_term(previous_output, pair, trusted, older, convert=from_caffe)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
+from fractions import Fraction
 from typing import Any
 
 from brushwork.config import Settings
 from brushwork.errors import UserInputError
 from brushwork.options import add_settings_options, settings_from
 
+# as brushwork.video.codecs.CODECS (not imported: it needs the extra)
+CODECS = ("h264", "h265", "prores", "dnxhr", "vp9", "av1", "ffv1")
 DEFAULT_BLEND = 0.6  # as brushwork.video.temporal.DEFAULT_BLEND (not imported: it needs the extra)
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
 
@@ -25,6 +29,19 @@ def _bitrate(text: str) -> int:
         return round(float(value[: len(value) - len(unit)]) * _UNITS[unit])
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a bitrate such as 4M or 800k, got {text!r}") from None
+
+
+def _rate(text: str) -> Fraction:
+    """'24', '23.976' or '24000/1001'."""
+    try:
+        rate = Fraction(text) if "/" in text else Fraction(float(text)).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f"expected a frame rate such as 24 or 24000/1001, got {text!r}"
+        ) from None
+    if not 1 <= rate <= 1000:
+        raise argparse.ArgumentTypeError(f"frame rate must be between 1 and 1000, got {text!r}")
+    return rate
 
 
 def _seconds(text: str) -> float:
@@ -44,16 +61,27 @@ def add_video_parsers(commands: Any, formatter: type[argparse.HelpFormatter]) ->
         help="paint a video clip, steady from frame to frame, keeping its timing and sound",
         description="Paint every frame of VIDEO in the style of the STYLE image(s). Frames keep their "
         "timestamps, rotation and pixel aspect; audio is copied untouched where the output container can "
-        "hold it. The output's extension picks the format (.mp4/.mov/.mkv: H.264, .webm: VP9, .avi, "
-        ".gif); a name with no extension gets a folder of PNG frames. Finished frames wait in "
-        "OUTPUT.brushwork-frames: run the same command again after an interruption to continue.",
+        "hold it; colour tags, timecode and metadata are kept, and a 10-bit clip stays 10-bit where the "
+        "codec holds it. The output's extension picks the container (.mp4/.mov/.mkv/.webm take --codec; "
+        ".avi, .gif); a folder name or a pattern such as frames/f_%04d.tif gets image files. Finished "
+        "frames wait in OUTPUT.brushwork-frames: run the same command again after an interruption to "
+        "continue.",
         epilog="Example: brushwork video clip.mp4 starry.jpg -o painted.mp4. The fast engine is the "
         "default here; --method optimize paints each frame with the optimizer (minutes a frame).",
         formatter_class=formatter,
     )
-    vp.add_argument("video", help="the clip (anything FFmpeg decodes: mp4, mov, mkv, webm, avi, gif)")
+    vp.add_argument(
+        "video",
+        help="the clip (mp4, mov, mkv, webm, avi, mxf, gif), or image frames: a folder or a pattern such as "
+        "shot/frame_%%04d.exr",
+    )
     vp.add_argument("styles", nargs="+", metavar="style", help="one or more style images")
-    vp.add_argument("-o", "--output", required=True, help="output video, or a folder for PNG frames")
+    vp.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output video, or image files: a folder (PNG) or a pattern such as frames/frame_%%04d.tif",
+    )
     vp.add_argument("--start", type=_seconds, default=0.0, help="paint from this time (seconds or m:s)")
     vp.add_argument("--duration", type=_seconds, default=None, help="paint this many seconds")
     vp.add_argument(
@@ -68,6 +96,57 @@ def add_video_parsers(commands: Any, formatter: type[argparse.HelpFormatter]) ->
     )
     vp.add_argument(
         "--bitrate", type=_bitrate, default=None, help="video bitrate such as 4M (instead of --crf)"
+    )
+    vp.add_argument(
+        "--codec",
+        choices=CODECS,
+        default=None,
+        help="video codec (default: the container's, H.264 for .mp4/.mov/.mkv and VP9 for .webm, or the "
+        "source's own where the container holds it)",
+    )
+    vp.add_argument(
+        "--profile",
+        default=None,
+        help="codec profile: prores proxy/lt/standard/hq/4444/4444xq, dnxhr lb/sq/hq/hqx/444, h264 "
+        "baseline/main/high/high10/high422/high444, h265 main/main10/main12/main422-10/main444-10",
+    )
+    vp.add_argument(
+        "--pix-fmt",
+        default=None,
+        help="FFmpeg pixel format such as yuv422p10le (default: the source's bit depth and chroma where "
+        "the codec holds them)",
+    )
+    vp.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(8, 10, 12, 16, 32),
+        default=None,
+        help="bits per sample of the output (image files: 8 or 16; EXR: 16 half or 32 float)",
+    )
+    vp.add_argument(
+        "--fps",
+        type=_rate,
+        default=None,
+        help="frame rate of an image-sequence input, such as 24 or 24000/1001 (default 24)",
+    )
+    vp.add_argument(
+        "--color-primaries",
+        default=None,
+        help="the output's primaries, e.g. bt709, bt2020 (default: the source's)",
+    )
+    vp.add_argument(
+        "--color-trc",
+        default=None,
+        help="the output's transfer, e.g. bt709, srgb, pq, hlg (default: the source's)",
+    )
+    vp.add_argument(
+        "--colorspace", default=None, help="the output's matrix, e.g. bt709, bt2020nc (default: the source's)"
+    )
+    vp.add_argument(
+        "--color-range",
+        choices=("tv", "pc"),
+        default=None,
+        help="the output's range, tv (limited) or pc (full) (default: the source's)",
     )
     vp.add_argument("--restart", action="store_true", help="throw away finished frames of an earlier run")
     vp.add_argument(
@@ -119,6 +198,7 @@ def _require_extra() -> None:
 
 def run_video_command(args: argparse.Namespace) -> int:
     _require_extra()
+    os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints its settings banner otherwise (1: errors only)
     if args.command == "video-eval":
         return _run_video_eval(args)
     return _run_video(args)
@@ -127,6 +207,7 @@ def run_video_command(args: argparse.Namespace) -> int:
 def _run_video(args: argparse.Namespace) -> int:
     from brushwork.device import resolve_device
     from brushwork.video.api import VideoProgress, stylize_video
+    from brushwork.video.io import CodecRequest
 
     size = args.size
     args.size = Settings.size  # the clip's own size is decided once the clip is read
@@ -166,6 +247,14 @@ def _run_video(args: argparse.Namespace) -> int:
             temporal_blend=args.temporal_blend,
             crf=args.crf,
             bitrate=args.bitrate,
+            codec=CodecRequest(args.codec, args.profile, args.pix_fmt, args.bit_depth),
+            colour={
+                "primaries": args.color_primaries,
+                "transfer": args.color_trc,
+                "matrix": args.colorspace,
+                "range": args.color_range,
+            },
+            fps=args.fps,
             restart=args.restart,
             keep_frames=args.keep_frames,
             callback=on_progress,

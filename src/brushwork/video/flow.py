@@ -31,6 +31,8 @@ BOUNDARY_ABSOLUTE = 0.002
 
 
 def _gray(image: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    if image.dtype == np.uint16:
+        image = np.round(image / 257.0).astype(np.uint8)
     if image.dtype != np.uint8:
         image = np.clip(np.round(np.asarray(image, dtype=np.float32) * 255), 0, 255).astype(np.uint8)
     if image.ndim == 3:
@@ -56,9 +58,8 @@ class FlowEstimator:
 def warp(image: npt.NDArray[Any], flow: Flow) -> FloatArray:
     """``image`` sampled at x + flow(x) (bilinear; borders repeat the edge)."""
     height, width = flow.shape[:2]
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
-    map_x = grid_x + flow[..., 0]
-    map_y = grid_y + flow[..., 1]
+    map_x = flow[..., 0] + np.arange(width, dtype=np.float32)[None, :]
+    map_y = flow[..., 1] + np.arange(height, dtype=np.float32)[:, None]
     source = np.asarray(image, dtype=np.float32)
     warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(warped, dtype=np.float32)
@@ -87,18 +88,40 @@ def consistency_mask(backward: Flow, forward: Flow) -> npt.NDArray[np.bool_]:
     False for pixels of frame t that were hidden in frame t-1 (disocclusions) or whose flow is wrong."""
     forward_there = warp(forward, backward)
     round_trip = backward + forward_there
-    miss = np.sum(round_trip**2, axis=-1)
-    scale = np.sum(backward**2, axis=-1) + np.sum(forward_there**2, axis=-1)
+    miss = _squared_norm(round_trip)
+    scale = _squared_norm(backward) + _squared_norm(forward_there)
     return np.asarray(miss <= CONSISTENCY_RELATIVE * scale + CONSISTENCY_ABSOLUTE)
+
+
+def _squared_norm(flow: Flow) -> FloatArray:
+    """dx² + dy² per pixel (channel by channel: numpy's sum over a last axis of 2 is slow)."""
+    dx, dy = flow[..., 0], flow[..., 1]
+    return np.asarray(dx * dx + dy * dy, dtype=np.float32)
+
+
+def _gradients(channel: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``np.gradient(channel)`` as (d/dy, d/dx): central differences inside, one-sided at the edges;
+    with OpenCV's filters, several times faster."""
+    channel = np.ascontiguousarray(channel, dtype=np.float32)
+    kernel = np.array([[-0.5, 0.0, 0.5]], dtype=np.float32)
+    gx = cv2.filter2D(channel, cv2.CV_32F, kernel, borderType=cv2.BORDER_REPLICATE)
+    gy = cv2.filter2D(channel, cv2.CV_32F, kernel.T, borderType=cv2.BORDER_REPLICATE)
+    if channel.shape[1] > 1:
+        gx[:, 0] = channel[:, 1] - channel[:, 0]
+        gx[:, -1] = channel[:, -1] - channel[:, -2]
+    if channel.shape[0] > 1:
+        gy[0] = channel[1] - channel[0]
+        gy[-1] = channel[-1] - channel[-2]
+    return np.asarray(gy, np.float32), np.asarray(gx, np.float32)
 
 
 def motion_boundary_mask(flow: Flow) -> npt.NDArray[np.bool_]:
     """True away from motion boundaries (where the flow changes sharply)."""
     gradient = np.zeros(flow.shape[:2], dtype=np.float32)
     for channel in range(2):
-        gy, gx = np.gradient(flow[..., channel])
-        gradient += gx**2 + gy**2
-    return np.asarray(gradient <= BOUNDARY_RELATIVE * np.sum(flow**2, axis=-1) + BOUNDARY_ABSOLUTE)
+        gy, gx = _gradients(flow[..., channel])
+        gradient += gx * gx + gy * gy
+    return np.asarray(gradient <= BOUNDARY_RELATIVE * _squared_norm(flow) + BOUNDARY_ABSOLUTE)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from brushwork.errors import SettingsError, UserInputError
 from brushwork.outputs import write_atomically
@@ -25,8 +25,12 @@ MANIFEST_VERSION = 1
 
 
 def work_folder_for(output: str | os.PathLike[str]) -> Path:
-    """``OUT.mp4`` → ``OUT.mp4.brushwork-frames`` in the same folder."""
-    path = Path(os.path.abspath(os.fspath(output).rstrip("/" + os.sep)))
+    """``OUT.mp4`` → ``OUT.mp4.brushwork-frames`` in the same folder; ``frames/f_%04d.tif`` (a pattern of
+    image files) → ``frames.brushwork-frames``."""
+    name = os.fspath(output)
+    if re.search(r"%0?\d*d", os.path.basename(name)):
+        name = os.path.dirname(name) or "."
+    path = Path(os.path.abspath(name.rstrip("/" + os.sep)))
     return path.with_name(path.name + SUFFIX)
 
 
@@ -35,6 +39,16 @@ def file_digest(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def input_digest(info: Any) -> str:
+    """The SHA-256 of a video file, or of an image sequence's frame numbers and files' digests."""
+    if info.sequence is None:
+        return file_digest(info.path)
+    digest = hashlib.sha256()
+    for number, path in zip(info.sequence.numbers, info.sequence.files, strict=True):
+        digest.update(f"{number}:{file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -126,17 +140,27 @@ class WorkFolder:
     def has(self, index: int) -> bool:
         return self.frame_path(index).is_file()
 
-    def load(self, index: int) -> npt.NDArray[np.uint8]:
-        with Image.open(self.frame_path(index)) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    def load(self, index: int) -> npt.NDArray[Any]:
+        """A finished frame: uint8 RGB, or uint16 for a deep (more than 8-bit) clip."""
+        import cv2
 
-    def save(self, index: int, rgb: npt.NDArray[np.uint8]) -> None:
-        """Write a finished frame atomically: after a crash it is either whole or absent."""
-        import io
+        data = np.fromfile(self.frame_path(index), dtype=np.uint8)
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if image is None or image.ndim != 3:
+            raise UserInputError(
+                f"cannot read {self.frame_path(index)}: damaged; pass --restart to start over"
+            )
+        return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
-        buffer = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buffer, format="PNG", compress_level=1)
-        _write_atomic(self.frame_path(index), buffer.getvalue())
+    def save(self, index: int, rgb: npt.NDArray[Any]) -> None:
+        """Write a finished frame (uint8 or uint16 RGB) atomically: after a crash it is whole or absent."""
+        import cv2
+
+        bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+        ok, encoded = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        if not ok:
+            raise UserInputError(f"cannot write {self.frame_path(index)}")
+        _write_atomic(self.frame_path(index), encoded.tobytes())
 
     def finished(self) -> int:
         """How many frames from the first on are done (frames are finished in order)."""

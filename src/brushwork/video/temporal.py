@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from brushwork.video.flow import FramePair, warp
+from brushwork.video.flow import Flow, FlowEstimator, FramePair, frame_pair, warp
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -32,12 +32,20 @@ PHOTOMETRIC_TOLERANCE = 0.08
 PHOTOMETRIC_SIGMA = 1.0
 # a frame where fewer pixels than this can be followed from the previous one starts a new shot
 SCENE_CUT_SHARE = 0.4
+# The share of each side at which the blending's flow and trust mask are worked out (then scaled up).
+# Half size costs a third of full size's time but flickers 8 % more (BENCHMARKS.md §13): full size.
+FLOW_SCALE = 1.0
 
 
 def _float(image: npt.NDArray[Any]) -> FloatArray:
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
+    if image.dtype == np.uint16:
+        return image.astype(np.float32) / 65535.0
     return np.asarray(image, dtype=np.float32)
+
+
+_MEAN_OF_CHANNELS = np.full((1, 3), 1 / 3, dtype=np.float32)
 
 
 def trusted_mask(
@@ -45,7 +53,8 @@ def trusted_mask(
 ) -> FloatArray:
     """1 where the previous frame, moved by the flow, shows the same thing as the current one; else 0."""
     moved = warp(_float(previous_input), pair.backward)
-    difference = np.abs(moved - _float(current_input)).mean(axis=-1)
+    difference = cv2.transform(cv2.absdiff(moved, _float(current_input)), _MEAN_OF_CHANNELS)
+    difference = difference.reshape(moved.shape[:2])
     matches = cv2.GaussianBlur(difference, (0, 0), PHOTOMETRIC_SIGMA) <= PHOTOMETRIC_TOLERANCE
     return np.asarray(pair.reliable & matches, dtype=np.float32)
 
@@ -61,6 +70,51 @@ def feathered(mask: FloatArray) -> FloatArray:
 
 
 @dataclass(frozen=True)
+class Carry:
+    """How the previous output is carried onto the current frame: the backward flow and the feathered
+    trust weight (0 to 1), both at the frame's full size."""
+
+    backward: Flow
+    trust: FloatArray
+
+
+def shrunk(image: npt.NDArray[Any], scale: float) -> npt.NDArray[np.uint8]:
+    """``image`` as 8-bit RGB, each side times ``scale`` (at least 8 pixels): what the blending's flow
+    sees."""
+    if image.dtype != np.uint8:
+        image = np.clip(np.round(_float(image) * 255), 0, 255).astype(np.uint8)
+    if scale >= 1:
+        return np.ascontiguousarray(image)
+    height, width = image.shape[:2]
+    size = (max(8, round(width * scale)), max(8, round(height * scale)))
+    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+
+
+def carry(
+    flow: FlowEstimator,
+    previous_input: npt.NDArray[Any],
+    current_input: npt.NDArray[Any],
+    scale: float = FLOW_SCALE,
+) -> Carry | None:
+    """The :class:`Carry` from the previous input frame to the current one, worked out on frames shrunk
+    by ``scale`` and scaled back up; None at a scene cut (too little can be followed)."""
+    previous, current = shrunk(previous_input, scale), shrunk(current_input, scale)
+    pair = frame_pair(flow, previous, current)
+    trusted = trusted_mask(pair, previous, current)
+    if is_scene_cut(trusted):
+        return None
+    height, width = current_input.shape[:2]
+    trust = feathered(trusted)
+    small = pair.backward
+    if (small.shape[1], small.shape[0]) == (width, height):
+        return Carry(backward=small, trust=trust)
+    factors = np.array([width / small.shape[1], height / small.shape[0]], dtype=np.float32)
+    backward = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) * factors
+    full_trust = cv2.resize(trust, (width, height), interpolation=cv2.INTER_LINEAR)
+    return Carry(backward=np.asarray(backward, np.float32), trust=np.asarray(full_trust, np.float32))
+
+
+@dataclass(frozen=True)
 class Stabilizer:
     """Blends each freshly painted frame with the previous output moved along the flow."""
 
@@ -71,22 +125,14 @@ class Stabilizer:
             raise ValueError(f"blend must be in [0, 1), got {self.blend}")
 
     def __call__(
-        self,
-        painted: npt.NDArray[Any],
-        pair: FramePair | None,
-        previous_input: npt.NDArray[Any] | None,
-        current_input: npt.NDArray[Any],
-        previous_output: npt.NDArray[Any] | None,
+        self, painted: npt.NDArray[Any], moved: Carry | None, previous_output: npt.NDArray[Any] | None
     ) -> tuple[FloatArray, bool]:
         """(the frame to keep, whether this frame started afresh: the first one, or a scene cut)."""
         fresh = _float(painted)
-        if self.blend == 0 or pair is None or previous_input is None or previous_output is None:
+        if self.blend == 0 or moved is None or previous_output is None:
             return fresh, True
-        trusted = trusted_mask(pair, previous_input, current_input)
-        if is_scene_cut(trusted):
-            return fresh, True
-        weight = (self.blend * feathered(trusted))[..., None]
-        carried = warp(_float(previous_output), pair.backward)
+        weight = (self.blend * moved.trust)[..., None]
+        carried = warp(_float(previous_output), moved.backward)
         return np.clip(fresh + weight * (carried - fresh), 0.0, 1.0).astype(np.float32), False
 
 

@@ -67,6 +67,7 @@ async function choosePhoto(file) {
   if (choice !== preview.photos) return; // another photo was chosen meanwhile
   state.photoSmall = small;
   requestPreview(0);
+  showMask();
 }
 
 // A JPEG copy of an image at most `side` pixels on its long side; the file itself where the browser
@@ -270,6 +271,7 @@ function appendRegion(form, maskFile) {
     form.append("mask_mode", region);
   }
   if ($("protect-faces").checked) form.append("protect_faces", "true");
+  if ($("protect-text").checked) form.append("protect_text", "true");
 }
 
 // A PNG copy of a mask at most `side` pixels on its long side, its transparency kept (a cut-out's
@@ -290,15 +292,58 @@ async function shrinkMask(file, side) {
   }
 }
 
+// The mask the chosen region paints, over the photo (a toggle): found by the server (POST /api/mask)
+// for subject, background and faces, or the uploaded one; a found mask can be saved, corrected and
+// uploaded back with "Upload a mask…".
+const maskView = { turn: 0, url: "" };
+
+async function showMask() {
+  const textOnly = !$("region").value && $("protect-text").checked; // the text found, highlighted
+  const region = $("region").value || (textOnly ? "text" : "");
+  const overlay = $("mask-overlay");
+  const link = $("mask-download");
+  const turn = ++maskView.turn;
+  $("show-mask-row").hidden = !region;
+  overlay.classList.toggle("found-text", textOnly);
+  let blob = null;
+  if (region && $("show-mask").checked && state.photoSmall) {
+    if (region === "upload") {
+      blob = state.maskSmall;
+    } else {
+      const form = new FormData();
+      form.append("content", state.photoSmall, "photo.jpg");
+      form.append("mask_mode", region);
+      try {
+        const response = await fetch("/api/mask", { method: "POST", body: form });
+        if (response.status === 401) showLogin();
+        else if (response.ok) blob = await response.blob();
+        else showStatus(`Mask: ${(await response.json()).error || `HTTP ${response.status}`}`, true);
+      } catch (e) {
+        showStatus(`Mask: ${e.message}`, true);
+      }
+    }
+  }
+  if (turn !== maskView.turn) return; // another region or photo was chosen meanwhile
+  if (maskView.url) URL.revokeObjectURL(maskView.url);
+  maskView.url = blob ? URL.createObjectURL(blob) : "";
+  overlay.src = maskView.url;
+  overlay.hidden = !blob;
+  link.href = maskView.url;
+  link.hidden = !blob || region === "upload";
+}
+
 function wireRegion() {
   const changed = () => {
     $("mask-row").hidden = $("region").value !== "upload"; // the whole picture until a mask is chosen
     stopPreviews();
     requestPreview(0);
+    showMask();
   };
+  $("show-mask").addEventListener("change", showMask);
   $("region").addEventListener("change", changed);
   $("invert-mask").addEventListener("change", changed);
   $("protect-faces").addEventListener("change", changed);
+  $("protect-text").addEventListener("change", changed);
   $("mask-input").addEventListener("change", async (event) => {
     const file = event.target.files[0];
     state.maskFile = file || null;
