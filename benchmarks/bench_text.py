@@ -71,7 +71,7 @@ def paint(args: argparse.Namespace) -> None:
     rows = []
     folder = RESULTS / "text"
     folder.mkdir(parents=True, exist_ok=True)
-    for index, (name, entry) in enumerate(known_words().items()):
+    for index, (name, entry) in enumerate(list(known_words().items())[: args.pictures]):
         style = IMAGES / "style" / f"{STYLES[index % len(STYLES)]}.jpg"
         photo_path = DATA / f"{name}.jpg"
         photo = read_image(photo_path).rgb
@@ -99,12 +99,14 @@ def paint(args: argparse.Namespace) -> None:
     for group, held in (("held out", True), ("tuned on", False)):
         chosen = [r for r in results["pictures"].values() if r["held_out"] == held]
         total = sum(r["words"] for r in chosen)
-        results[group] = {key: sum(r[key] for r in chosen) / total for key in ("photo", "plain", "protected")}
+        if total:
+            keys = ("photo", "plain", "protected")
+            results[group] = {key: sum(r[key] for r in chosen) / total for key in keys}
     write_json("text", results)
     print(
         table(["picture", "style", "words", "photo", "painted", "painted, --protect-text", "outside"], rows)
     )
-    print({group: results[group] for group in ("held out", "tuned on")})
+    print({group: results.get(group) for group in ("held out", "tuned on")})
 
 
 def strengths(args: argparse.Namespace) -> None:
@@ -210,7 +212,9 @@ def section(
               "outside"]  # fmt: skip
     text = f"{data['size']} px, the default engine.\n\n" + table(header, rows)
     for group in ("held out", "tuned on"):
-        share = data[group]
+        share = data.get(group)
+        if share is None:
+            continue
         text += (
             f"\n\n{group.capitalize()}: {share['protected']:.0%} of the known words read with "
             f"`--protect-text`, {share['plain']:.0%} without ({share['photo']:.0%} in the photos)."
@@ -238,12 +242,16 @@ def section(
 
 
 def main() -> None:
+    global SIZE
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paint", action="store_true")
     parser.add_argument("--strengths", action="store_true")
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("--sheet", action="store_true")
+    parser.add_argument("--size", type=int, default=SIZE, help="the paintings' long side")
+    parser.add_argument("--pictures", type=int, default=None, help="--paint only the first N pictures")
     args = parser.parse_args()
+    SIZE = args.size
     runs = ((args.paint, paint), (args.strengths, strengths), (args.timing, timing), (args.sheet, sheet))
     for chosen, run in runs:
         if chosen:
