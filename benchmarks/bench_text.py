@@ -78,7 +78,7 @@ def paint(args: argparse.Namespace) -> None:
         words = entry["words"]
         row: dict[str, Any] = {"style": style.stem, "held_out": entry["held_out"], "words": len(words)}
         row["photo"] = score(words, read_words(ocr, photo))
-        keep = outside(photo)
+        keep = None  # outside the text, at the painting's size (found once the first painting is made)
         changes = {}
         for label, protect in (("plain", False), ("protected", True)):
             result = brushwork.stylize(photo_path, style, size=SIZE, seed=0, protect_text=protect)
@@ -86,7 +86,9 @@ def paint(args: argparse.Namespace) -> None:
             write_image(folder / f"{name}.{label}.png", painted)
             row[label] = score(words, read_words(ocr, painted))
             row[f"{label}_s"] = round(result.timings["total"], 1)
-            changes[label] = float(np.abs(painted - resize(photo, result.size))[keep].mean())
+            shown = resize(photo, result.size)
+            keep = outside(shown) if keep is None else keep
+            changes[label] = float(np.abs(painted - shown)[keep].mean())
             if protect:
                 row["notes"] = result.notes
         row["outside_ratio"] = round(changes["protected"] / changes["plain"], 3)
