@@ -36,23 +36,30 @@ RUNS = (
 )
 
 
-def paint(
-    clip: Path, style: Path, blend: float, scale: float, folder: Path, args: argparse.Namespace
-) -> dict[str, Any]:
-    output = folder / f"blend_{round(blend * 100)}_{round(scale * 100)}"
-    started = time.perf_counter()
-    result = stylize_video(
+def paint_clip(
+    clip: Path, style: Path, output: Path, blend: float, scale: float, duration: float | None, args: Any
+) -> Any:
+    """The fast engine over ``duration`` seconds of the clip into a folder of frames, from scratch."""
+    return stylize_video(
         clip,
         [style],
         output,
         settings=Settings(method="fast"),
         size=args.size,
         start=args.start,
-        duration=args.duration,
+        duration=duration,
         temporal_blend=blend,
         flow_scale=scale,
         restart=True,
     )
+
+
+def paint(
+    clip: Path, style: Path, blend: float, scale: float, folder: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    output = folder / f"blend_{round(blend * 100)}_{round(scale * 100)}"
+    started = time.perf_counter()
+    result = paint_clip(clip, style, output, blend, scale, args.duration, args)
     seconds = time.perf_counter() - started
     evaluation = evaluate_video(
         output, clip, [style], start=args.start, duration=args.duration, samples=args.samples
@@ -75,18 +82,7 @@ def timing_rounds(clip: Path, style: Path, folder: Path, args: argparse.Namespac
     for _ in range(args.rounds):
         for label, blend, scale in RUNS:
             output = folder / f"timing_{round(blend * 100)}_{round(scale * 100)}"
-            result = stylize_video(
-                clip,
-                [style],
-                output,
-                settings=Settings(method="fast"),
-                size=args.size,
-                start=args.start,
-                duration=args.timing_duration,
-                temporal_blend=blend,
-                flow_scale=scale,
-                restart=True,
-            )
+            result = paint_clip(clip, style, output, blend, scale, args.timing_duration, args)
             seconds[label].append(result.timings["painting"] / max(result.frames, 1))
             shutil.rmtree(output, ignore_errors=True)
     return seconds

@@ -17,6 +17,7 @@ never over the committed ones. Hand-written notes on a section live in benchmark
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -160,8 +161,7 @@ def read_records(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def render_section(section: Section, records: dict[str, dict[str, Any]]) -> str:
-    sys.path.insert(0, str(HERE))
-    module = __import__(section.script.removesuffix(".py"))
+    module = importlib.import_module(section.script.removesuffix(".py"))  # beside this script
     heading = f"## {number(section.key)}. {section.title} (`benchmarks/{section.script}`)"
     missing = [name for name in section.results if name not in records]
     if missing:
