@@ -114,7 +114,7 @@ def add_media_routes(app: FastAPI, server: "Server") -> None:
         ] = 0.0,
         temporal_blend: Annotated[
             float, Form(ge=0, le=0.95, description="share of the previous frame kept where the flow is sure")
-        ] = 0.6,
+        ] = 0.75,
         container: Annotated[Literal["mp4", "webm", "mkv"], Form(description="the result's format")] = "mp4",
     ) -> JSONResponse:
         """Queue a video: every frame painted, steady from frame to frame, with the clip's timing and

@@ -17,7 +17,7 @@ from brushwork.options import add_settings_options, settings_from
 
 # as brushwork.video.codecs.CODECS (not imported: it needs the extra)
 CODECS = ("h264", "h265", "prores", "dnxhr", "vp9", "av1", "ffv1")
-DEFAULT_BLEND = 0.6  # as brushwork.video.temporal.DEFAULT_BLEND (not imported: it needs the extra)
+DEFAULT_BLEND = 0.75  # as brushwork.video.temporal.DEFAULT_BLEND (not imported: it needs the extra)
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
 
 

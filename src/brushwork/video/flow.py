@@ -55,13 +55,20 @@ class FlowEstimator:
         return np.asarray(flow, dtype=np.float32)
 
 
-def warp(image: npt.NDArray[Any], flow: Flow) -> FloatArray:
-    """``image`` sampled at x + flow(x) (bilinear; borders repeat the edge)."""
+def warp(image: npt.NDArray[Any], flow: Flow, *, cubic: bool = False) -> FloatArray:
+    """``image`` sampled at x + flow(x) (bilinear, or bicubic: sharper where a picture is carried along
+    frame after frame; borders repeat the edge)."""
     height, width = flow.shape[:2]
     map_x = flow[..., 0] + np.arange(width, dtype=np.float32)[None, :]
     map_y = flow[..., 1] + np.arange(height, dtype=np.float32)[:, None]
     source = np.asarray(image, dtype=np.float32)
-    warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(
+        source,
+        map_x,
+        map_y,
+        interpolation=cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     return np.asarray(warped, dtype=np.float32)
 
 
