@@ -42,7 +42,11 @@ def _photo(name: str) -> npt.NDArray[np.float32]:
 
 
 def _view(
-    photo: npt.NDArray[np.float32], centre: tuple[float, float], width: float, angle: float, size: tuple[int, int]
+    photo: npt.NDArray[np.float32],
+    centre: tuple[float, float],
+    width: float,
+    angle: float,
+    size: tuple[int, int],
 ) -> npt.NDArray[np.float32]:
     """The part of ``photo`` a camera sees: ``width`` photo pixels across, centred at ``centre``,
     rolled by ``angle`` degrees, resampled to ``size`` (width, height)."""
@@ -129,7 +133,9 @@ def ensure(size: tuple[int, int] = (640, 360)) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-o", "--output", type=Path, default=None)
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT")
     args = parser.parse_args()
