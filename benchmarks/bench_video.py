@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=None, help="seconds (default: the whole clip)")
     parser.add_argument("--size", type=int, default=None, help="long side (default: the clip's own)")
     parser.add_argument("--samples", type=int, default=12, help="frames the style distance averages")
-    parser.add_argument("--rounds", type=int, default=3, help="timing rounds, the runs taking turns")
+    parser.add_argument("--rounds", type=int, default=5, help="timing rounds, the runs taking turns")
     parser.add_argument("--timing-duration", type=float, default=3.0, help="seconds each timing round paints")
     args = parser.parse_args()
     clips = args.clip or [CUT_BUNNY, motion_clip.ensure()]
