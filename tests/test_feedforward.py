@@ -326,3 +326,20 @@ def test_init_fast_starts_from_the_fast_picture_and_strength_zero_keeps_the_phot
     assert np.abs(picture - fast).max() < 1e-4  # the first evaluation is of the fast picture itself
     kept = brushwork.stylize(photo, STARRY, init="fast", size=64, steps=3, strength=0.0)
     assert np.abs(kept.image - photo).mean() < 0.01
+
+
+def test_a_paintings_cached_vector_is_found_by_its_pixels_and_missed_after_any_change() -> None:
+    """Each video frame hands the engine a fresh tensor of the same painting: the cache key follows the
+    pixels (as read: a channels-last array seen as (1, 3, H, W)), not the object, and one changed value
+    is a different painting."""
+    from brushwork.progress import to_tensor
+
+    rgb = np.random.default_rng(5).random((40, 56, 3), dtype=np.float32)
+    key = ff_engine._painting_key
+    first, again = to_tensor(rgb, torch.device("cpu")), to_tensor(rgb.copy(), torch.device("cpu"))
+    assert first is not again and key(first) == key(again)
+    assert key(first.contiguous()) == key(again.contiguous())  # channels-first memory: one key too
+    changed = rgb.copy()
+    changed[17, 30, 1] += 1e-3
+    assert key(to_tensor(changed, torch.device("cpu"))) != key(first)
+    assert key(first) != key(to_tensor(rgb[:, :55].copy(), torch.device("cpu")))  # another shape
