@@ -225,13 +225,8 @@ def clip_tables(data: dict[str, Any], style: str) -> str:
     )
 
 
-def clips_of(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-clip results (a record from before several clips holds one clip at the top level)."""
-    return data.get("clips", [data])
-
-
 def section(data: dict[str, Any]) -> str:
-    return "\n\n".join(clip_tables(clip, data["style"]) for clip in clips_of(data))
+    return "\n\n".join(clip_tables(clip, data["style"]) for clip in data["clips"])
 
 
 if __name__ == "__main__":

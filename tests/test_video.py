@@ -194,8 +194,6 @@ def test_temporal_blending_flickers_less_than_independent_frames(clip: Path, tmp
     assert errors[DEFAULT_BLEND] < 0.5 * errors[0.0]
     # ... and not by washing the painting out: each frame's picture (its grain aside) stays its own
     # painting's, and its fine grain keeps most of its strength (a plain blend keeps about 60 %)
-    import cv2
-
     for steady, single in zip(
         output_frames(tmp_path / f"frames_{round(DEFAULT_BLEND * 100)}"),
         output_frames(tmp_path / "frames_0"),
@@ -370,8 +368,6 @@ def _strokes(seed: int, size: int = 96) -> np.ndarray:
 
 
 def _fine_strength(image: np.ndarray) -> float:
-    import cv2
-
     return float((image - cv2.GaussianBlur(image, (0, 0), 1.0)).std())
 
 
@@ -382,9 +378,8 @@ def test_blending_two_unaligned_paintings_keeps_the_fresh_frames_fine_detail() -
     kept, _ = Stabilizer(DEFAULT_BLEND)(fresh, still, carried)
     assert _fine_strength(plain) < 0.85 * _fine_strength(fresh)  # the plain blend averages strokes away
     assert _fine_strength(kept) == pytest.approx(_fine_strength(fresh), rel=0.1)
-    # ... while the coarse picture is still the blend's (steady), not the fresh frame's
-    import cv2
 
+    # ... while the coarse picture is still the blend's (steady), not the fresh frame's
     def coarse(image: np.ndarray) -> np.ndarray:
         return np.asarray(cv2.GaussianBlur(image, (0, 0), 3.0))
 

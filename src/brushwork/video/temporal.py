@@ -121,7 +121,7 @@ def carry(
 # move fast. The blend's detail (what a Gaussian of DETAIL_SIGMA pixels leaves out) is therefore scaled
 # back up to the local strength of the fresh painting's detail (measured over ENERGY_SIGMA pixels), by at
 # most MAX_DETAIL_GAIN. Where the two agree (a still scene) the blend keeps the fresh detail's strength
-# already and nothing changes. BENCHMARKS.md §9 measures the style distance and flicker it trades.
+# already and nothing changes. BENCHMARKS.md §8 measures the style distance and flicker it trades.
 DETAIL_SIGMA = 1.0
 ENERGY_SIGMA = 4.0
 MAX_DETAIL_GAIN = 2.0
